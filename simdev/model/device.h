@@ -1,0 +1,97 @@
+// The shared simulated device: one MI300-class GPU shared by every process on the machine that
+// loads the simulated thunk with the same HSAPREEMPT_SIM_DEVICE name.
+//
+// State lives in a shared-memory segment guarded by a robust process-shared mutex; a futex
+// "generation" word is bumped and woken on every change. The model is advanced lazily and
+// exactly: any call that takes the lock first replays every event (workgroup batch ends, refills,
+// runlist updates) up to `now` at its exact modelled time.
+//
+// Execution model: `slots = cus * slots_per_cu` CU slots. A dispatch has W workgroups of
+// `workgroup_ns` each. When slots free, pending workgroups of runnable queues start, round-robin
+// across queues (one batch per queue per refill); within a queue, dispatches start their
+// workgroups in launch order. A batch started together ends together. A queue's CU mask limits the
+// slots its workgroups may occupy.
+//
+// Queue control follows KFD on HWS (MI300): every runlist change (SetQueueActive,
+// SetQueueSuspended, SetCuMask) pauses every in-flight batch on the device for runlist_update_ns;
+// the in-flight workgroups of a queue that becomes inactive/suspended are saved (CWSR: remaining
+// time kept, slots freed after cwsr_save_ns) and restored when it runs again (cwsr_restore_ns).
+//
+// Thread-safety: every method may be called from any thread of any process; all take the device
+// lock internally except QueueRunnable() and Generation(), which are lock-free reads. None blocks
+// except WaitForChange().
+#ifndef SIMDEV_MODEL_DEVICE_H_
+#define SIMDEV_MODEL_DEVICE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "simdev/model/params.h"
+
+namespace simdev {
+
+struct KernelWork {
+  uint32_t workgroups = 1;    // >= 1 (0 is treated as 1)
+  uint64_t workgroup_ns = 0;  // 0: the dispatch ends as soon as it starts
+};
+
+struct DispatchTimes {
+  uint64_t start_ns = 0;  // first workgroup started (device time)
+  uint64_t end_ns = 0;    // last workgroup ended
+};
+
+class Device {
+ public:
+  // Process-wide instance attached to (and creating, if needed) the segment named by
+  // Params::FromEnvironment(). Never destroyed. nullptr (with one logged error) if the segment
+  // cannot be created or has an incompatible layout/version.
+  static Device* Instance();
+
+  // For unit tests: a private device on its own segment name with explicit parameters.
+  static Device* CreateForTest(const Params& params, const std::string& segment_name);
+
+  virtual ~Device() = default;
+  virtual const Params& params() const = 0;
+
+  // Hardware queue table (device-wide). Returns a slot >= 0, or -1 if the table is full.
+  virtual int AddQueue(uint32_t pid, uint32_t kfd_queue_id, uint64_t ring_base,
+                       uint64_t ring_bytes, uint32_t priority, uint64_t now) = 0;
+  // Drops the queue and any dispatch of it still pending or in flight.
+  virtual void RemoveQueue(int slot, uint64_t now) = 0;
+  // Mapped, active and not suspended: the CP may fetch packets. Lock-free.
+  virtual bool QueueRunnable(int slot) const = 0;
+
+  // Starts a dispatch from queue `slot` at device time max(not_before, the model's current time).
+  // Returns a nonzero handle, or 0 if the device's dispatch table is full (retry later).
+  virtual uint64_t Launch(int slot, const KernelWork& work, uint64_t not_before) = 0;
+  // Advances the model to `now`. True once the dispatch has ended; then `times` is filled and the
+  // handle is released (it must not be polled again).
+  virtual bool Poll(uint64_t handle, uint64_t now, DispatchTimes* times) = 0;
+  // Earliest device time at which the model changes next (after advancing to now);
+  // UINT64_MAX when nothing is in flight.
+  virtual uint64_t NextEventTime(uint64_t now) = 0;
+
+  // Change notification across processes.
+  virtual uint64_t Generation() const = 0;
+  // Returns when Generation() != seen or at device time `deadline_ns`, whichever is first.
+  virtual void WaitForChange(uint64_t seen, uint64_t deadline_ns) = 0;
+  // Bumps the generation and wakes every waiter (e.g. after a doorbell, so idle CPs re-poll).
+  virtual void Notify() = 0;
+
+  // Queue control, HWS semantics above. Return 0 or a positive errno.
+  virtual int SetQueueActive(int slot, bool active, uint64_t now) = 0;
+  virtual int SetQueueSuspended(int slot, bool suspended, uint64_t now) = 0;
+  virtual int SetCuMask(int slot, const uint32_t* mask, uint32_t mask_bits, uint64_t now) = 0;
+  virtual int SetQueuePriority(int slot, uint32_t priority, uint64_t now) = 0;
+
+  // Appends one event to the device trace (kinds in include/hsapreempt/sim_device.h).
+  virtual void TraceEvent(uint32_t kind, int slot, uint64_t dispatch, uint64_t value,
+                          uint64_t time_ns) = 0;
+};
+
+// Device time: CLOCK_MONOTONIC_RAW in ns.
+uint64_t NowNs();
+
+}  // namespace simdev
+
+#endif  // SIMDEV_MODEL_DEVICE_H_
