@@ -20,6 +20,9 @@ endif()
 find_program(HSAPREEMPT_CLANG NAMES clang-14 clang REQUIRED)
 find_program(HSAPREEMPT_LLD NAMES ld.lld-14 ld.lld REQUIRED)
 function(hsapreempt_add_code_object name source mcpu)
+  # The commands run in the binary dir: make a relative source path absolute from the caller's
+  # source dir (DEPENDS would resolve it there, the compiler would not).
+  get_filename_component(source ${source} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.o)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}.hsaco)
   add_custom_command(

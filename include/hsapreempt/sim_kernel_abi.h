@@ -18,7 +18,9 @@
 #ifndef HSAPREEMPT_SIM_KERNEL_ABI_H_
 #define HSAPREEMPT_SIM_KERNEL_ABI_H_
 
-#ifdef __OPENCL_VERSION__
+// clang defines __OPENCL_C_VERSION__ (not __OPENCL_VERSION__) when compiling OpenCL C.
+#if defined(__OPENCL_C_VERSION__) || defined(__OPENCL_VERSION__)
+#define HP_OPENCL 1
 typedef ulong hp_u64;
 typedef uint hp_u32;
 #define HP_GLOBAL __global
@@ -45,7 +47,7 @@ typedef struct hsapreempt_kernel_args {
 
 #define HSAPREEMPT_KERNEL_ARGS_SIZE 64
 
-#ifndef __OPENCL_VERSION__
+#ifndef HP_OPENCL
 #ifdef __cplusplus
 static_assert(sizeof(hsapreempt_kernel_args) == HSAPREEMPT_KERNEL_ARGS_SIZE, "kernarg layout");
 #endif
