@@ -1,0 +1,118 @@
+// XQueue: the software queue behind one application queue (see docs/ARCHITECTURE.md).
+//
+// The application writes AQL packets into the *soft* ring (a ROCr soft queue whose doorbell
+// signal is ours). OnDoorbell() — called synchronously on the application's thread by
+// hsa_layer's signal-store wrapper — copies published packets, in order and only up to the first
+// slot whose header is still INVALID, into the *hardware* ring (which we own and are the only
+// producer of), rings the hardware doorbell, and only then advances the soft ring's read index.
+// So held packets stay in the application's ring and a full ring back-pressures the application
+// exactly as a full hardware ring would. Nothing is copied twice or skipped under any interleaving
+// of producers: a per-queue lock serialises forwarding.
+//
+// Level-1: at most `threshold` packets in flight, released in batches of `batch`. Completion is
+// tracked without touching the application's signals: after a batch the XQueue appends a
+// *marker* (barrier-AND, barrier bit set, no dependencies, completion signal ours). While
+// suspended, nothing new is forwarded. Held packets are released by Pump() (called by the
+// per-process pump thread when a marker completes or the queue is resumed).
+//
+// Threading: OnDoorbell from any application thread; Suspend/Resume/Pump from the scheduler or
+// pump threads; all safe concurrently. OnDoorbell never waits for the GPU.
+#ifndef XQUEUE_XQUEUE_H_
+#define XQUEUE_XQUEUE_H_
+
+#include <hsa.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "common/status.h"
+#include "levels/lever.h"
+
+namespace hsapreempt::xq {
+
+// The runtime functions an XQueue uses: hsa_layer fills this from the saved (original) API
+// tables; unit tests fill it with fakes over plain memory.
+struct RuntimeOps {
+  uint64_t (*load_write_index_scacquire)(const hsa_queue_t*) = nullptr;
+  uint64_t (*load_read_index_scacquire)(const hsa_queue_t*) = nullptr;
+  void (*store_read_index_screlease)(const hsa_queue_t*, uint64_t) = nullptr;
+  uint64_t (*add_write_index_screlease)(const hsa_queue_t*, uint64_t) = nullptr;
+  void (*signal_store_screlease)(hsa_signal_t, hsa_signal_value_t) = nullptr;
+  hsa_signal_value_t (*signal_load_scacquire)(hsa_signal_t) = nullptr;
+  hsa_status_t (*signal_create)(hsa_signal_value_t, uint32_t, const hsa_agent_t*,
+                                hsa_signal_t*) = nullptr;
+  hsa_status_t (*signal_destroy)(hsa_signal_t) = nullptr;
+};
+
+struct XQueueOptions {
+  bool hold_enabled = true;   // false: level "none", forward everything immediately, never hold
+  uint32_t threshold = 16;    // Level-1: max packets in flight
+  uint32_t batch = 8;         // Level-1: release granularity
+};
+
+struct XQueueStats {
+  uint64_t submitted = 0;     // packets seen in the soft ring
+  uint64_t forwarded = 0;     // packets copied to the hardware ring
+  uint64_t held = 0;          // submitted - forwarded
+  uint64_t in_flight = 0;     // forwarded and not known complete (upper bound)
+  uint64_t markers = 0;       // markers appended
+  uint64_t suspensions = 0;   // Suspend() calls that took effect
+  bool suspended = false;
+  bool lever_engaged = false;
+};
+
+class XQueue;
+
+// Told when a queue goes from no work to work (first packet after idle) and back. Called without
+// the queue lock held; OnBusy runs on the application's submission thread, so it must be quick.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual void OnBusy(XQueue* queue) = 0;
+  virtual void OnIdle(XQueue* queue) = 0;
+};
+
+class XQueue {
+ public:
+  virtual ~XQueue() = default;
+
+  // Creates an XQueue over an application-visible soft queue and a hardware queue of ours.
+  // `lever` may be null (Level-1 only). `listener` may be null.
+  static std::unique_ptr<XQueue> Create(const RuntimeOps* ops, hsa_queue_t* soft, hsa_queue_t* hw,
+                                        const XQueueOptions& options, Listener* listener,
+                                        std::unique_ptr<levels::Lever> lever);
+
+  virtual hsa_queue_t* soft_queue() const = 0;
+  virtual hsa_queue_t* hw_queue() const = 0;
+
+  // Submission path (application thread): forward what may be forwarded now.
+  virtual void OnDoorbell(uint64_t value) = 0;
+
+  // Scheduling (scheduler thread). Suspend stops forwarding and engages the lever, if any; a lever
+  // failure falls back to Level-1 for this queue (logged once). Resume releases both.
+  virtual void Suspend() = 0;
+  virtual void Resume() = 0;
+  virtual bool suspended() const = 0;
+
+  // Pump thread: release held packets if allowed; poll marker completion; report idleness.
+  virtual void Pump() = 0;
+
+  // True if the queue has packets held or in flight and is not blocked on an unsatisfied
+  // barrier-AND/OR dependency (a waiting queue must not keep others suspended).
+  virtual bool HasRunnableWork() const = 0;
+
+  // For destroy / exit: resume, forward everything, and wait (bounded) until the hardware queue has
+  // consumed it all. kBusy on timeout (packets are still in the hardware ring, none lost).
+  virtual common::Status Drain(uint64_t timeout_ns) = 0;
+
+  virtual XQueueStats stats() const = 0;
+  virtual levels::LeverKind lever_kind() const = 0;
+
+  // Opaque slot for the scheduler's per-queue state.
+  void* sched_data = nullptr;
+};
+
+}  // namespace hsapreempt::xq
+
+#endif  // XQUEUE_XQUEUE_H_
