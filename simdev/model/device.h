@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <string>
 
+#include "hsapreempt/sim_device.h"
 #include "simdev/model/params.h"
 
 namespace simdev {
@@ -33,6 +34,22 @@ namespace simdev {
 struct KernelWork {
   uint32_t workgroups = 1;    // >= 1 (0 is treated as 1)
   uint64_t workgroup_ns = 0;  // 0: the dispatch ends as soon as it starts
+  uint64_t packet_index = 0;  // AQL packet index in its queue; reported in the trace only
+};
+
+// What the device knows about one hardware queue (a copy; see GetQueueInfo()).
+struct DeviceQueueInfo {
+  uint32_t pid = 0;
+  uint32_t kfd_queue_id = 0;
+  uint64_t ring_base = 0;
+  uint64_t ring_bytes = 0;
+  uint32_t priority = 0;
+  bool active = true;             // UPDATE_QUEUE percent > 0
+  bool suspended = false;         // DBG_TRAP SUSPEND_QUEUES
+  uint32_t cus_enabled = 0;       // CUs its mask allows
+  uint64_t exception_status = 0;  // KFD_EC_MASK bits; EC_QUEUE_NEW is set at creation
+  uint32_t saved_workgroups = 0;  // held by CWSR (saving or saved)
+  uint32_t running_workgroups = 0;
 };
 
 struct DispatchTimes {
@@ -87,6 +104,30 @@ class Device {
   // Appends one event to the device trace (kinds in include/hsapreempt/sim_device.h).
   virtual void TraceEvent(uint32_t kind, int slot, uint64_t dispatch, uint64_t value,
                           uint64_t time_ns) = 0;
+
+  // --- Additions (simdev/model owner). ---
+
+  // Suspends/resumes several queues with ONE runlist update, as KFD's SUSPEND_QUEUES does per
+  // device. Waves of a queue being suspended that end within `grace_ns` finish normally; the
+  // rest are saved at now + grace_ns. Returns 0 or a positive errno (EINVAL: bad slot).
+  virtual int SetQueuesSuspended(const int* slots, int count, bool suspended, uint64_t grace_ns,
+                                 uint64_t now) = 0;
+  // Copy of a queue's state; false if `slot` is not in use.
+  virtual bool GetQueueInfo(int slot, DeviceQueueInfo* info) = 0;
+  // Slot of (pid, kfd_queue_id), or -1.
+  virtual int FindQueue(uint32_t pid, uint32_t kfd_queue_id) = 0;
+  // Clears KFD_EC_MASK bits of a queue's exception status (snapshot / suspend exception_mask).
+  virtual void ClearQueueExceptions(int slot, uint64_t mask) = 0;
+  // Drops the queues (and their dispatches) of processes that no longer exist. Also runs by
+  // itself at most every few ms from the other locked calls. Returns the number dropped.
+  virtual int ReapDeadProcesses(uint64_t now) = 0;
+  // The device trace (see hsapreempt_sim_trace_read()).
+  virtual size_t TraceRead(uint64_t* cursor, hsapreempt_sim_event* out, size_t max) = 0;
+  // Number of hardware queues in use on the device (all processes).
+  virtual int QueueCount() = 0;
+
+  // For tests: removes a device's shared segment (the name given to CreateForTest).
+  static void RemoveSegmentForTest(const std::string& segment_name);
 };
 
 // Device time: CLOCK_MONOTONIC_RAW in ns.

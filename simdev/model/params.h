@@ -42,6 +42,11 @@ struct Params {
   uint64_t cwsr_save_ns = 20000;       // save of a queue's in-flight waves
   uint64_t cwsr_restore_ns = 20000;    // restore on reactivation
 
+  // KFD emulation.
+  uint32_t gpu_id = 0x5e1d;            // KFD gpu_id of the simulated GPU (sysfs, snapshot)
+  uint64_t destroy_wait_ms = 10000;    // destroying a DBG_TRAP-suspended queue blocks this long
+                                       // at most (the real driver blocks until resumed)
+
   // Reads HSAPREEMPT_SIM_* (preset first, then overrides). Never fails: bad values are reported
   // once on stderr and ignored.
   static Params FromEnvironment();
@@ -49,6 +54,17 @@ struct Params {
   bool ApplyPreset(const std::string& name);
   // One line naming every field, for reports.
   std::string Describe() const;
+
+  // --- Additions (simdev/model owner). ---
+  // Effective sysfs root: sysfs_root, or /tmp/hsapreempt-sim-<uid>-<device_name>/sys.
+  std::string SysfsRoot() const;
+  // Errno injected for `op` by `faults` ("update_queue", "set_cu_mask", "dbg_trap",
+  // "dbg_enable", "dbg_suspend", "dbg_resume", "dbg_snapshot", "runtime_enable",
+  // "get_queue_wave_state", "get_version"), 0 if none.
+  int FaultFor(const char* op) const;
+  // True if `faults` contains "sysfs:missing" (the per-process queue directory is not kept).
+  bool SysfsMissing() const;
+  const char* KernelProfileName() const;
 };
 
 }  // namespace simdev
