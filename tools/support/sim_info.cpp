@@ -1,0 +1,122 @@
+#include "tools/support/sim_info.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "hsapreempt/sim_device.h"
+
+namespace hsapreempt::tools {
+namespace {
+
+struct Interval {
+  uint64_t start, end;
+};
+
+uint64_t UnionLength(std::vector<Interval>* intervals) {
+  std::sort(intervals->begin(), intervals->end(),
+            [](const Interval& a, const Interval& b) { return a.start < b.start; });
+  uint64_t total = 0, cur_start = 0, cur_end = 0;
+  bool open = false;
+  for (const auto& iv : *intervals) {
+    if (!open || iv.start > cur_end) {
+      if (open) total += cur_end - cur_start;
+      cur_start = iv.start;
+      cur_end = iv.end;
+      open = true;
+    } else {
+      cur_end = std::max(cur_end, iv.end);
+    }
+  }
+  if (open) total += cur_end - cur_start;
+  return total;
+}
+
+}  // namespace
+
+std::string SimDescribe() {
+  using Fn = const char* (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_describe"));
+  const char* text = fn ? fn() : nullptr;
+  return text ? text : "";
+}
+
+TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
+  TraceSummary s;
+  using Fn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
+  auto read = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+  if (!read) return s;
+  s.available = true;
+  struct Key {
+    uint32_t pid, queue;
+    uint64_t dispatch;
+    bool operator<(const Key& o) const {
+      return std::tie(pid, queue, dispatch) < std::tie(o.pid, o.queue, o.dispatch);
+    }
+  };
+  std::map<Key, uint64_t> starts;
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<Interval>> per_queue;
+  std::vector<Interval> all;
+  std::vector<hsapreempt_sim_event> buf(4096);
+  uint64_t cursor = 0;
+  for (int guard = 0; guard < 100000; ++guard) {  // the ring is finite; never loop forever
+    size_t n = read(&cursor, buf.data(), buf.size());
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& e = buf[i];
+      if ((pid && e.pid != pid) || e.time_ns < since_ns) continue;
+      if (s.events == 0) s.first_ns = e.time_ns;
+      s.last_ns = std::max(s.last_ns, e.time_ns);
+      ++s.events;
+      Key key{e.pid, e.queue_id, e.dispatch};
+      switch (e.kind) {
+        case HSAPREEMPT_SIM_EV_DISPATCH_START: starts[key] = e.time_ns; break;
+        case HSAPREEMPT_SIM_EV_DISPATCH_END: {
+          auto& q = s.queues[{e.pid, e.queue_id}];
+          ++q.dispatches;
+          auto it = starts.find(key);
+          if (it != starts.end()) {
+            Interval iv{it->second, std::max(it->second, e.time_ns)};
+            per_queue[{e.pid, e.queue_id}].push_back(iv);
+            all.push_back(iv);
+            starts.erase(it);
+          }
+          break;
+        }
+        case HSAPREEMPT_SIM_EV_RUNLIST: ++s.runlist_updates; break;
+        case HSAPREEMPT_SIM_EV_PREEMPT: ++s.preemptions; break;
+        case HSAPREEMPT_SIM_EV_RESTORE: ++s.restores; break;
+        case HSAPREEMPT_SIM_EV_QUEUE_ERROR: ++s.queue_errors; break;
+        default: break;
+      }
+    }
+  }
+  for (auto& [key, intervals] : per_queue) s.queues[key].busy_ns = UnionLength(&intervals);
+  s.device_busy_ns = UnionLength(&all);
+  return s;
+}
+
+void WriteTraceSummary(const TraceSummary& s, json::Writer* w) {
+  w->BeginObject();
+  w->Field("available", s.available);
+  w->Field("events", s.events);
+  w->Field("span_ns", s.last_ns - s.first_ns);
+  w->Field("device_busy_ns", s.device_busy_ns);
+  w->Field("runlist_updates", s.runlist_updates);
+  w->Field("preemptions", s.preemptions);
+  w->Field("restores", s.restores);
+  w->Field("queue_errors", s.queue_errors);
+  w->Key("queues").BeginArray();
+  for (const auto& [key, q] : s.queues) {
+    w->BeginObject();
+    w->Field("pid", key.first).Field("queue", key.second);
+    w->Field("dispatches", q.dispatches).Field("busy_ns", q.busy_ns);
+    w->EndObject();
+  }
+  w->EndArray();
+  w->EndObject();
+}
+
+}  // namespace hsapreempt::tools

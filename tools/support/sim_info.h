@@ -1,0 +1,43 @@
+// What a program can learn about the simulated device it runs on, through the entry points the
+// simulated thunk exports (include/hsapreempt/sim_device.h), looked up with dlsym(RTLD_DEFAULT):
+// nothing links the simulated device, and on a real GPU these report "not simulated".
+//
+// Only meaningful in a process that has loaded the thunk (an HSA program: ROCr loads it).
+#ifndef TOOLS_SUPPORT_SIM_INFO_H_
+#define TOOLS_SUPPORT_SIM_INFO_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "tools/support/json.h"
+
+namespace hsapreempt::tools {
+
+// hsapreempt_sim_describe(), or "" when not running on the simulated device.
+std::string SimDescribe();
+
+struct QueueActivity {
+  uint64_t dispatches = 0;  // DISPATCH_END events
+  uint64_t busy_ns = 0;     // union of this queue's dispatch intervals
+};
+
+struct TraceSummary {
+  bool available = false;         // the trace entry point exists
+  uint64_t events = 0;            // events read (after the pid filter)
+  uint64_t first_ns = 0, last_ns = 0;
+  uint64_t device_busy_ns = 0;    // union of every dispatch interval read
+  uint64_t runlist_updates = 0, preemptions = 0, restores = 0, queue_errors = 0;
+  std::map<std::pair<uint32_t, uint32_t>, QueueActivity> queues;  // (pid, KFD queue id)
+};
+
+// Reads the whole device trace still held (events at or after since_ns; pid 0 = every process).
+TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);
+
+// {"available":..,"events":..,"device_busy_ns":..,"queues":[{"pid","queue","dispatches","busy_ns"}],..}
+void WriteTraceSummary(const TraceSummary& summary, json::Writer* w);
+
+}  // namespace hsapreempt::tools
+
+#endif  // TOOLS_SUPPORT_SIM_INFO_H_
