@@ -32,7 +32,8 @@ struct QueueInfo {
   uint64_t ctx_save_restore_address = 0;
   uint32_t ctx_save_restore_bytes = 0;
   uint32_t queue_percent = 100;    // last value set by UpdateQueue (0 = inactive)
-  uint32_t priority = 0;           // HSA_QUEUE_PRIORITY + 3 (KFD's 0..15 scale is not used)
+  uint32_t priority = 7;           // KFD scale 0..15 (the thunk maps HSA_QUEUE_PRIORITY -3..3 to
+                                   // 0, 3, 5, 7, 9, 11, 15 as the real thunk does)
   bool error = false;              // the CP stopped the queue on a malformed packet
 };
 

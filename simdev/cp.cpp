@@ -1,0 +1,129 @@
+// The CP thread: polls every queue of the process, sleeping adaptively between polls (ROCr rings
+// doorbells with plain stores, so nothing wakes us on a doorbell): spin briefly after activity,
+// then short sleeps, longer ones when idle for long; never past the device's next modelled event.
+#include "simdev/cp.h"
+
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "simdev/cp_queue.h"
+#include "simdev/log.h"
+#include "simdev/thunk_internal.h"
+
+namespace simdev {
+
+struct Cp::State {
+  std::mutex mu;  // held by the CP thread while it touches queues
+  std::condition_variable cv;
+  std::map<uint32_t, CpQueue> queues;
+  bool thread_started = false;
+  CompletionLog log;
+};
+
+namespace {
+
+Cp* g_cp = nullptr;
+std::once_flag g_cp_once;
+
+uint64_t PollIntervalNs(uint64_t idle_ns) {
+  if (idle_ns < 50'000) return 0;                // just active: spin (yield)
+  if (idle_ns < 20'000'000) return 20'000;       // recently active: 20 us
+  if (idle_ns < 1'000'000'000) return 200'000;   // quiet: 200 us
+  return 2'000'000;                              // idle: 2 ms
+}
+
+}  // namespace
+
+Cp& Cp::Instance() {
+  std::call_once(g_cp_once, [] {
+    g_cp = new Cp();  // never destroyed: the thread may run until the process ends
+    g_cp->state_ = new State();
+  });
+  return *g_cp;
+}
+
+void Cp::ResetInChild() {
+  // The parent's CP thread does not exist in the child; its lock may have been held at fork.
+  if (g_cp != nullptr) g_cp->state_ = new State();
+}
+
+void Cp::AddQueue(const CpQueueConfig& config) {
+  CpQueue q;
+  q.cfg = config;
+  q.amd_queue = FindAmdQueue(config.read_ptr, config.ring);
+  q.fetch = __atomic_load_n(config.read_ptr, __ATOMIC_ACQUIRE);
+  if (q.amd_queue == nullptr) {
+    SIM_LOG(kInfo, "queue %u: read pointer is not inside an amd_queue_t; queue errors will only be "
+            "logged", config.kfd_queue_id);
+  }
+  State* s = state_;
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->queues[config.kfd_queue_id] = std::move(q);
+  if (!s->thread_started) {
+    s->thread_started = true;
+    std::thread([this] { Run(); }).detach();
+  }
+  s->cv.notify_all();
+}
+
+void Cp::RemoveQueue(uint32_t kfd_queue_id) {
+  State* s = state_;
+  std::lock_guard<std::mutex> lock(s->mu);
+  s->queues.erase(kfd_queue_id);
+}
+
+int Cp::RemoveAll(int* slots, int max) {
+  State* s = state_;
+  std::lock_guard<std::mutex> lock(s->mu);
+  int n = 0;
+  for (auto& kv : s->queues) {
+    if (n < max) slots[n++] = kv.second.cfg.slot;
+  }
+  s->queues.clear();
+  return n;
+}
+
+void Cp::Run() {
+  prctl(PR_SET_NAME, "hsapreempt-cp", 0, 0, 0);
+  prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);  // wake on time: completions are polled at their end
+  State* s = state_;  // a fork child gets a new State and a new thread; this one stays ours
+  Device* dev = GetDevice();
+  if (dev == nullptr) return;
+  uint64_t last_activity = NowNs();
+  for (;;) {
+    uint64_t gen = dev->Generation();
+    uint64_t now = NowNs();
+    uint64_t next_local = UINT64_MAX;
+    bool progress = false;
+    bool busy = false;
+    {
+      std::unique_lock<std::mutex> lock(s->mu);
+      if (s->queues.empty()) {
+        s->cv.wait(lock, [s] { return !s->queues.empty(); });
+        last_activity = NowNs();
+        continue;
+      }
+      for (auto& kv : s->queues) {
+        progress |= ProcessQueue(kv.second, *dev, s->log, now, &next_local);
+        busy |= !kv.second.inflight.empty();
+      }
+    }
+    if (progress) last_activity = now;
+    uint64_t poll = PollIntervalNs(now - last_activity);
+    uint64_t deadline = now + poll;
+    if (busy) deadline = std::min({deadline, next_local, dev->NextEventTime(now)});
+    if (poll == 0 || deadline <= NowNs()) {
+      sched_yield();
+      continue;
+    }
+    dev->WaitForChange(gen, deadline);
+  }
+}
+
+}  // namespace simdev
