@@ -1,0 +1,673 @@
+// The simulated device's execution model (engine.h states the semantics).
+#include "simdev/model/engine.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace simdev {
+namespace {
+
+constexpr uint64_t kNever = UINT64_MAX;
+constexpr uint64_t kEcQueueNew = 1ull << (31 - 1);  // KFD_EC_MASK(EC_QUEUE_NEW)
+
+uint32_t WordsFor(uint32_t slots) { return (slots + 63) / 64; }
+
+}  // namespace
+
+void Engine::Init(DeviceState* s, const ModelConfig& config) {
+  s->config = config;
+  s->now = 0;
+  s->paused_until = 0;
+  s->last_reap_ns = 0;
+  s->total_slots = std::min<uint32_t>(config.cus * config.slots_per_cu, kMaxSlots);
+  s->free_count = s->total_slots;
+  memset(&s->free, 0, sizeof(s->free));
+  for (uint32_t i = 0; i < s->total_slots; ++i) s->free.w[i / 64] |= 1ull << (i % 64);
+  s->queue_count = 0;
+  s->rr_cursor = 0;
+  for (uint32_t i = 0; i < kMaxQueues; ++i) {
+    s->queues[i].in_use = 0;
+    s->queues[i].runnable.store(0, std::memory_order_relaxed);
+  }
+  s->active_count = 0;
+  for (uint32_t i = 0; i < kMaxBatches; ++i) {
+    s->batches[i].state = kBatchFree;
+    s->batches[i].next = i + 1 < kMaxBatches ? static_cast<int32_t>(i + 1) : -1;
+  }
+  s->batch_free_head = 0;
+  for (uint32_t i = 0; i < kMaxDispatches; ++i) {
+    s->dispatches[i].in_use = 0;
+    s->dispatches[i].next = i + 1 < kMaxDispatches ? static_cast<int32_t>(i + 1) : -1;
+  }
+  s->dispatch_free_head = 0;
+  s->dispatch_seq = 0;
+  s->trace_seq = 0;
+}
+
+bool Engine::ValidSlot(int slot) const {
+  return slot >= 0 && slot < static_cast<int>(kMaxQueues) && s_->queues[slot].in_use;
+}
+
+void Engine::Trace(uint32_t kind, int slot, uint64_t dispatch, uint64_t value, uint64_t time_ns) {
+  hsapreempt_sim_event& e = s_->trace[s_->trace_seq % kTraceCapacity];
+  e.time_ns = time_ns;
+  e.kind = kind;
+  e.pid = ValidSlot(slot) ? s_->queues[slot].pid : 0;
+  e.queue_id = ValidSlot(slot) ? s_->queues[slot].kfd_queue_id : 0;
+  e.reserved = 0;
+  e.dispatch = dispatch;
+  e.value = value;
+  ++s_->trace_seq;
+}
+
+size_t Engine::TraceRead(uint64_t* cursor, hsapreempt_sim_event* out, size_t max) const {
+  uint64_t seq = s_->trace_seq;
+  uint64_t c = *cursor;
+  uint64_t oldest = seq > kTraceCapacity ? seq - kTraceCapacity : 0;
+  if (c > seq || c < oldest) c = oldest;  // fell behind, or a cursor from another segment
+  size_t n = static_cast<size_t>(std::min<uint64_t>(max, seq - c));
+  for (size_t i = 0; i < n; ++i) out[i] = s_->trace[(c + i) % kTraceCapacity];
+  *cursor = c + n;
+  return n;
+}
+
+// ---- Tables ------------------------------------------------------------------------------
+
+int Engine::NewBatch() {
+  int b = s_->batch_free_head;
+  if (b < 0) return -1;
+  s_->batch_free_head = s_->batches[b].next;
+  BatchEntry& x = s_->batches[b];
+  x.next = -1;
+  x.preempt_at = kNever;
+  x.remaining_ns = 0;
+  x.lo_word = 1;
+  x.hi_word = 0;
+  return b;
+}
+
+void Engine::FreeBatch(int b) {
+  BatchEntry& x = s_->batches[b];
+  x.state = kBatchFree;
+  x.next = s_->batch_free_head;
+  s_->batch_free_head = b;
+}
+
+void Engine::Activate(int b) {
+  s_->batches[b].active_pos = s_->active_count;
+  s_->active_batches[s_->active_count++] = b;
+}
+
+void Engine::Deactivate(int b) {
+  uint32_t pos = s_->batches[b].active_pos;
+  int last = s_->active_batches[--s_->active_count];
+  s_->active_batches[pos] = last;
+  s_->batches[last].active_pos = pos;
+}
+
+void Engine::FreeDispatch(int d) {
+  DispatchEntry& x = s_->dispatches[d];
+  x.in_use = 0;
+  x.next = s_->dispatch_free_head;
+  s_->dispatch_free_head = d;
+}
+
+uint32_t Engine::AvailableFor(const QueueEntry& q) const {
+  if (q.full_mask) return s_->free_count;
+  uint32_t n = 0;
+  for (uint32_t w = 0, words = WordsFor(s_->total_slots); w < words; ++w) {
+    n += __builtin_popcountll(s_->free.w[w] & q.allowed.w[w]);
+  }
+  return n;
+}
+
+uint32_t Engine::TakeSlots(const QueueEntry& q, uint32_t n, BatchEntry* b) {
+  uint32_t taken = 0;
+  b->lo_word = 1;
+  b->hi_word = 0;
+  bool any = false;
+  for (uint32_t w = 0, words = WordsFor(s_->total_slots); w < words && taken < n; ++w) {
+    uint64_t avail = s_->free.w[w] & (q.full_mask ? ~0ull : q.allowed.w[w]);
+    uint64_t take = 0;
+    if (avail != 0) {
+      uint32_t want = n - taken;
+      if (static_cast<uint32_t>(__builtin_popcountll(avail)) <= want) {
+        take = avail;
+      } else {
+        for (uint32_t k = 0; k < want; ++k) {
+          uint64_t low = avail & (~avail + 1);
+          take |= low;
+          avail ^= low;
+        }
+      }
+      s_->free.w[w] &= ~take;
+      taken += __builtin_popcountll(take);
+      if (!any) {
+        any = true;
+        b->lo_word = w;
+      }
+      b->hi_word = w;
+    }
+    if (any) b->slots.w[w] = take;
+  }
+  s_->free_count -= taken;
+  return taken;
+}
+
+void Engine::ReleaseSlots(BatchEntry* b) {
+  for (uint32_t w = b->lo_word; w <= b->hi_word && b->lo_word <= b->hi_word; ++w) {
+    s_->free.w[w] |= b->slots.w[w];
+    s_->free_count += __builtin_popcountll(b->slots.w[w]);
+  }
+  b->lo_word = 1;
+  b->hi_word = 0;
+}
+
+// ---- Event replay ------------------------------------------------------------------------
+
+uint64_t Engine::EarliestEvent() const {
+  uint64_t e = s_->paused_until > s_->now ? s_->paused_until : kNever;
+  for (uint32_t i = 0; i < s_->active_count; ++i) {
+    const BatchEntry& x = s_->batches[s_->active_batches[i]];
+    uint64_t t = x.state == kBatchRunning ? std::min(x.end_ns, x.preempt_at) : x.end_ns;
+    e = std::min(e, t);
+  }
+  return e;
+}
+
+void Engine::FinishBatch(int b) {
+  BatchEntry& x = s_->batches[b];
+  QueueEntry& q = s_->queues[x.queue];
+  DispatchEntry& d = s_->dispatches[x.dispatch];
+  ReleaseSlots(&x);
+  q.running_wgs -= x.wgs;
+  d.outstanding_wgs -= x.wgs;
+  if (d.pending_wgs == 0 && d.outstanding_wgs == 0) {
+    d.ended = 1;
+    d.end_ns = x.end_ns;
+    Trace(HSAPREEMPT_SIM_EV_DISPATCH_END, x.queue, d.packet_index, 0, x.end_ns);
+  }
+  Deactivate(b);
+  FreeBatch(b);
+}
+
+void Engine::ProcessEventsAt(uint64_t t) {
+  bool again = true;
+  while (again) {
+    again = false;
+    for (uint32_t i = 0; i < s_->active_count;) {
+      int b = s_->active_batches[i];
+      BatchEntry& x = s_->batches[b];
+      if (x.state == kBatchRunning) {
+        if (x.preempt_at <= t && x.preempt_at < x.end_ns) {
+          QueueEntry& q = s_->queues[x.queue];
+          x.remaining_ns = x.end_ns - x.preempt_at;
+          x.state = kBatchSaving;
+          x.end_ns = x.preempt_at + s_->config.cwsr_save_ns;
+          x.preempt_at = kNever;
+          q.running_wgs -= x.wgs;
+          q.saved_wgs += x.wgs;
+          again = true;
+          ++i;
+          continue;
+        }
+        if (x.end_ns <= t) {
+          FinishBatch(b);  // swaps another batch into position i
+          again = true;
+          continue;
+        }
+      } else if (x.state == kBatchSaving && x.end_ns <= t) {
+        QueueEntry& q = s_->queues[x.queue];
+        ReleaseSlots(&x);
+        Deactivate(b);
+        x.state = kBatchSaved;
+        x.next = q.saved_head;
+        q.saved_head = b;
+        again = true;
+        continue;
+      }
+      ++i;
+    }
+  }
+  changed_ = true;
+}
+
+void Engine::AdvanceTo(uint64_t t) {
+  if (t < s_->now) t = s_->now;
+  for (;;) {
+    uint64_t e = EarliestEvent();
+    if (e > t) break;
+    s_->now = e;
+    ProcessEventsAt(e);
+    Refill(e);
+  }
+  s_->now = t;
+}
+
+bool Engine::StartOneBatch(int qi, uint64_t t) {
+  QueueEntry& q = s_->queues[qi];
+  if (!q.runnable.load(std::memory_order_relaxed)) return false;
+  if (q.saved_head < 0 && q.fifo_head < 0) return false;
+  uint32_t avail = AvailableFor(q);
+  if (avail == 0) return false;
+  if (q.saved_head >= 0) {
+    int sb = q.saved_head;
+    BatchEntry& saved = s_->batches[sb];
+    int b = sb;
+    uint32_t n = std::min(saved.wgs, avail);
+    if (n == saved.wgs) {
+      q.saved_head = saved.next;
+    } else {  // not enough room: restore part of it now, the rest later
+      b = NewBatch();
+      if (b < 0) return false;
+      saved.wgs -= n;
+      s_->batches[b].dispatch = saved.dispatch;
+      s_->batches[b].queue = qi;
+      s_->batches[b].remaining_ns = saved.remaining_ns;
+    }
+    BatchEntry& x = s_->batches[b];
+    x.wgs = n;
+    TakeSlots(q, n, &x);
+    x.state = kBatchRunning;
+    x.preempt_at = kNever;
+    x.next = -1;
+    x.end_ns = t + s_->config.cwsr_restore_ns + x.remaining_ns;
+    Activate(b);
+    q.saved_wgs -= n;
+    q.running_wgs += n;
+    Trace(HSAPREEMPT_SIM_EV_RESTORE, qi, s_->dispatches[x.dispatch].packet_index, n, t);
+  } else {
+    int di = q.fifo_head;
+    DispatchEntry& d = s_->dispatches[di];
+    int b = NewBatch();
+    if (b < 0) return false;
+    uint32_t n = std::min(d.pending_wgs, avail);
+    BatchEntry& x = s_->batches[b];
+    x.dispatch = di;
+    x.queue = qi;
+    x.wgs = n;
+    TakeSlots(q, n, &x);
+    x.state = kBatchRunning;
+    x.end_ns = t + d.workgroup_ns;
+    Activate(b);
+    if (!d.started) {
+      d.started = 1;
+      d.start_ns = t;
+      Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, qi, d.packet_index, d.pending_wgs, t);
+    }
+    d.pending_wgs -= n;
+    d.outstanding_wgs += n;
+    q.running_wgs += n;
+    if (d.pending_wgs == 0) {
+      q.fifo_head = d.next;
+      if (q.fifo_head < 0) q.fifo_tail = -1;
+      d.next = -1;
+    }
+  }
+  changed_ = true;
+  return true;
+}
+
+void Engine::Refill(uint64_t t) {
+  if (t < s_->paused_until || s_->queue_count == 0) return;
+  bool progress = true;
+  while (progress && s_->free_count > 0) {
+    progress = false;
+    uint32_t n = s_->queue_count;
+    uint32_t last = 0;
+    for (uint32_t k = 0; k < n && s_->free_count > 0; ++k) {
+      uint32_t pos = (s_->rr_cursor + k) % n;
+      if (StartOneBatch(s_->queue_dense[pos], t)) {
+        progress = true;
+        last = pos;
+      }
+    }
+    if (progress) s_->rr_cursor = (last + 1) % n;
+  }
+}
+
+// ---- Queue control -----------------------------------------------------------------------
+
+void Engine::RunlistChange(uint64_t t, const bool* preempting, uint64_t grace_ns) {
+  uint64_t r = s_->config.runlist_update_ns;
+  s_->paused_until = std::max(s_->paused_until, t) + r;
+  for (uint32_t i = 0; i < s_->active_count; ++i) {
+    BatchEntry& x = s_->batches[s_->active_batches[i]];
+    if (x.state != kBatchRunning) continue;
+    if (preempting != nullptr && preempting[x.queue]) continue;
+    x.end_ns += r;
+    if (x.preempt_at != kNever) x.preempt_at += r;
+  }
+  Trace(HSAPREEMPT_SIM_EV_RUNLIST, -1, 0, r, t);
+  if (preempting != nullptr) {
+    for (uint32_t q = 0; q < kMaxQueues; ++q) {
+      if (preempting[q]) Preempt(static_cast<int>(q), t + grace_ns);
+    }
+  }
+  changed_ = true;
+}
+
+void Engine::Preempt(int qi, uint64_t at) {
+  uint64_t saved = 0;
+  for (uint32_t i = 0; i < s_->active_count; ++i) {
+    BatchEntry& x = s_->batches[s_->active_batches[i]];
+    if (x.queue != qi || x.state != kBatchRunning) continue;
+    if (at < x.preempt_at) x.preempt_at = at;
+    if (x.end_ns > x.preempt_at) saved += x.wgs;
+  }
+  if (saved > 0) Trace(HSAPREEMPT_SIM_EV_PREEMPT, qi, 0, saved, at);
+}
+
+void Engine::UpdateRunnable(int qi) {
+  QueueEntry& q = s_->queues[qi];
+  q.runnable.store(q.active && !q.suspended ? 1 : 0, std::memory_order_release);
+}
+
+int Engine::AddQueue(uint32_t pid, uint64_t pid_start_time, uint32_t kfd_queue_id,
+                     uint64_t ring_base, uint64_t ring_bytes, uint32_t priority, uint64_t now) {
+  int slot = -1;
+  for (uint32_t i = 0; i < kMaxQueues; ++i) {
+    if (!s_->queues[i].in_use) {
+      slot = static_cast<int>(i);
+      break;
+    }
+  }
+  if (slot < 0) return -1;
+  AdvanceTo(now);
+  uint64_t t = s_->now;
+  QueueEntry& q = s_->queues[slot];
+  q.in_use = 1;
+  q.pid = pid;
+  q.pid_start_time = pid_start_time;
+  q.kfd_queue_id = kfd_queue_id;
+  q.priority = priority;
+  q.ring_base = ring_base;
+  q.ring_bytes = ring_bytes;
+  q.active = 1;
+  q.suspended = 0;
+  q.full_mask = 1;
+  q.cus_enabled = s_->config.cus;
+  q.exception_status = kEcQueueNew;
+  q.fifo_head = q.fifo_tail = q.saved_head = -1;
+  q.saved_wgs = q.running_wgs = 0;
+  q.dense_pos = s_->queue_count;
+  s_->queue_dense[s_->queue_count++] = slot;
+  UpdateRunnable(slot);
+  Trace(HSAPREEMPT_SIM_EV_QUEUE_CREATE, slot, 0, ring_bytes, t);
+  RunlistChange(t, nullptr, 0);
+  return slot;
+}
+
+void Engine::RemoveQueue(int slot, uint64_t now) {
+  if (!ValidSlot(slot)) return;
+  AdvanceTo(now);
+  uint64_t t = s_->now;
+  QueueEntry& q = s_->queues[slot];
+  Trace(HSAPREEMPT_SIM_EV_QUEUE_DESTROY, slot, 0, 0, t);
+  for (uint32_t i = 0; i < s_->active_count;) {
+    int b = s_->active_batches[i];
+    if (s_->batches[b].queue != slot) {
+      ++i;
+      continue;
+    }
+    ReleaseSlots(&s_->batches[b]);
+    Deactivate(b);
+    FreeBatch(b);
+  }
+  for (int b = q.saved_head; b >= 0;) {
+    int next = s_->batches[b].next;
+    FreeBatch(b);
+    b = next;
+  }
+  for (uint32_t d = 0; d < kMaxDispatches; ++d) {
+    if (s_->dispatches[d].in_use && s_->dispatches[d].queue == slot) FreeDispatch(d);
+  }
+  uint32_t pos = q.dense_pos;
+  int last = s_->queue_dense[--s_->queue_count];
+  s_->queue_dense[pos] = last;
+  s_->queues[last].dense_pos = pos;
+  if (s_->rr_cursor >= s_->queue_count) s_->rr_cursor = 0;
+  q.in_use = 0;
+  q.runnable.store(0, std::memory_order_release);
+  RunlistChange(t, nullptr, 0);
+  Refill(t);
+}
+
+uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
+  if (!ValidSlot(slot)) return 0;
+  int di = s_->dispatch_free_head;
+  if (di < 0) return 0;
+  AdvanceTo(not_before);
+  uint64_t t = s_->now;
+  s_->dispatch_free_head = s_->dispatches[di].next;
+  DispatchEntry& d = s_->dispatches[di];
+  if (++s_->dispatch_seq == 0) ++s_->dispatch_seq;
+  d.in_use = 1;
+  d.seq = s_->dispatch_seq;
+  d.queue = slot;
+  d.next = -1;
+  d.pending_wgs = work.workgroups == 0 ? 1 : work.workgroups;
+  d.outstanding_wgs = 0;
+  d.started = d.ended = 0;
+  d.workgroup_ns = work.workgroup_ns;
+  d.packet_index = work.packet_index;
+  d.start_ns = d.end_ns = 0;
+  QueueEntry& q = s_->queues[slot];
+  if (q.fifo_tail >= 0) {
+    s_->dispatches[q.fifo_tail].next = di;
+  } else {
+    q.fifo_head = di;
+  }
+  q.fifo_tail = di;
+  Refill(t);
+  changed_ = true;
+  return (static_cast<uint64_t>(d.seq) << 32) | static_cast<uint64_t>(di + 1);
+}
+
+bool Engine::Poll(uint64_t handle, uint64_t now, DispatchTimes* times) {
+  uint64_t idx = (handle & 0xffffffffull);
+  uint32_t seq = static_cast<uint32_t>(handle >> 32);
+  if (idx == 0 || idx > kMaxDispatches || !s_->dispatches[idx - 1].in_use ||
+      s_->dispatches[idx - 1].seq != seq) {
+    if (times != nullptr) *times = DispatchTimes{};
+    return true;  // unknown or dropped (its queue was removed): nothing left to wait for
+  }
+  AdvanceTo(now);
+  DispatchEntry& d = s_->dispatches[idx - 1];
+  if (!d.ended) return false;
+  if (times != nullptr) {
+    times->start_ns = d.start_ns;
+    times->end_ns = d.end_ns;
+  }
+  FreeDispatch(static_cast<int>(idx - 1));
+  return true;
+}
+
+uint64_t Engine::NextEventTime(uint64_t now) {
+  AdvanceTo(now);
+  return EarliestEvent();
+}
+
+int Engine::SetActive(int slot, bool active, uint64_t now) {
+  if (!ValidSlot(slot)) return EINVAL;
+  AdvanceTo(now);
+  uint64_t t = s_->now;
+  QueueEntry& q = s_->queues[slot];
+  bool was = q.runnable.load(std::memory_order_relaxed);
+  q.active = active ? 1 : 0;
+  bool preempting[kMaxQueues] = {};
+  preempting[slot] = was && !(q.active && !q.suspended);
+  Trace(HSAPREEMPT_SIM_EV_QUEUE_ACTIVE, slot, 0, active ? 1 : 0, t);
+  RunlistChange(t, preempting, 0);
+  UpdateRunnable(slot);
+  AdvanceTo(t);
+  Refill(t);
+  return 0;
+}
+
+int Engine::SetSuspended(const int* slots, int count, bool suspended, uint64_t grace_ns,
+                         uint64_t now) {
+  for (int i = 0; i < count; ++i) {
+    if (!ValidSlot(slots[i])) return EINVAL;
+  }
+  if (count <= 0) return 0;
+  AdvanceTo(now);
+  uint64_t t = s_->now;
+  bool preempting[kMaxQueues] = {};
+  for (int i = 0; i < count; ++i) {
+    QueueEntry& q = s_->queues[slots[i]];
+    bool was = q.runnable.load(std::memory_order_relaxed);
+    q.suspended = suspended ? 1 : 0;
+    preempting[slots[i]] = was && !(q.active && !q.suspended);
+    Trace(HSAPREEMPT_SIM_EV_QUEUE_SUSPEND, slots[i], 0, suspended ? 1 : 0, t);
+  }
+  RunlistChange(t, preempting, grace_ns);
+  for (int i = 0; i < count; ++i) UpdateRunnable(slots[i]);
+  AdvanceTo(t);
+  Refill(t);
+  return 0;
+}
+
+int Engine::SetCuMask(int slot, const uint32_t* mask, uint32_t mask_bits, uint64_t now) {
+  if (!ValidSlot(slot)) return EINVAL;
+  if (mask == nullptr && mask_bits != 0) return EINVAL;
+  AdvanceTo(now);
+  uint64_t t = s_->now;
+  QueueEntry& q = s_->queues[slot];
+  memset(&q.allowed, 0, sizeof(q.allowed));
+  uint32_t spc = s_->config.slots_per_cu, enabled = 0;
+  for (uint32_t cu = 0; cu < s_->config.cus && cu < mask_bits; ++cu) {
+    if (!((mask[cu / 32] >> (cu % 32)) & 1u)) continue;
+    ++enabled;
+    for (uint32_t k = 0; k < spc; ++k) {
+      uint32_t sl = cu * spc + k;
+      if (sl < s_->total_slots) q.allowed.w[sl / 64] |= 1ull << (sl % 64);
+    }
+  }
+  q.cus_enabled = enabled;
+  q.full_mask = enabled == s_->config.cus ? 1 : 0;
+  bool preempting[kMaxQueues] = {};
+  preempting[slot] = q.runnable.load(std::memory_order_relaxed) != 0;
+  Trace(HSAPREEMPT_SIM_EV_CU_MASK, slot, 0, enabled, t);
+  // The driver preempts the queue (CWSR) and remaps it: its waves resume on the new CUs.
+  RunlistChange(t, preempting, 0);
+  AdvanceTo(t);
+  Refill(t);
+  return 0;
+}
+
+int Engine::SetPriority(int slot, uint32_t priority, uint64_t now) {
+  if (!ValidSlot(slot)) return EINVAL;
+  AdvanceTo(now);
+  s_->queues[slot].priority = priority;
+  RunlistChange(s_->now, nullptr, 0);
+  return 0;
+}
+
+bool Engine::GetQueueInfo(int slot, DeviceQueueInfo* info) const {
+  if (!ValidSlot(slot)) return false;
+  const QueueEntry& q = s_->queues[slot];
+  info->pid = q.pid;
+  info->kfd_queue_id = q.kfd_queue_id;
+  info->ring_base = q.ring_base;
+  info->ring_bytes = q.ring_bytes;
+  info->priority = q.priority;
+  info->active = q.active != 0;
+  info->suspended = q.suspended != 0;
+  info->cus_enabled = q.cus_enabled;
+  info->exception_status = q.exception_status;
+  info->saved_workgroups = q.saved_wgs;
+  info->running_workgroups = q.running_wgs;
+  return true;
+}
+
+int Engine::FindQueue(uint32_t pid, uint32_t kfd_queue_id) const {
+  for (uint32_t i = 0; i < s_->queue_count; ++i) {
+    int slot = s_->queue_dense[i];
+    const QueueEntry& q = s_->queues[slot];
+    if (q.pid == pid && q.kfd_queue_id == kfd_queue_id) return slot;
+  }
+  return -1;
+}
+
+void Engine::ClearExceptions(int slot, uint64_t mask) {
+  if (ValidSlot(slot)) s_->queues[slot].exception_status &= ~mask;
+}
+
+// ---- Repair after a process died holding the lock ----------------------------------------
+
+void Engine::Repair() {
+  // Queues: rebuild the dense list and counters.
+  s_->queue_count = 0;
+  for (uint32_t i = 0; i < kMaxQueues; ++i) {
+    QueueEntry& q = s_->queues[i];
+    if (!q.in_use) continue;
+    q.dense_pos = s_->queue_count;
+    s_->queue_dense[s_->queue_count++] = static_cast<int>(i);
+    q.fifo_head = q.fifo_tail = q.saved_head = -1;
+    q.saved_wgs = q.running_wgs = 0;
+    UpdateRunnable(static_cast<int>(i));
+  }
+  s_->rr_cursor = 0;
+  // Dispatches: keep those of live queues; outstanding counts are rebuilt from the batches.
+  std::vector<int> pending;
+  s_->dispatch_free_head = -1;
+  for (int d = kMaxDispatches - 1; d >= 0; --d) {
+    DispatchEntry& x = s_->dispatches[d];
+    if (x.in_use && ValidSlot(x.queue)) {
+      x.outstanding_wgs = 0;
+      if (x.pending_wgs > 0) pending.push_back(d);
+    } else {
+      FreeDispatch(d);
+    }
+  }
+  // Batches: all slots free, then re-take what running/saving batches hold.
+  memset(&s_->free, 0, sizeof(s_->free));
+  for (uint32_t i = 0; i < s_->total_slots; ++i) s_->free.w[i / 64] |= 1ull << (i % 64);
+  s_->free_count = s_->total_slots;
+  s_->active_count = 0;
+  s_->batch_free_head = -1;
+  for (int b = kMaxBatches - 1; b >= 0; --b) {
+    BatchEntry& x = s_->batches[b];
+    bool live = x.state != kBatchFree && ValidSlot(x.queue) && x.dispatch >= 0 &&
+                x.dispatch < static_cast<int>(kMaxDispatches) &&
+                s_->dispatches[x.dispatch].in_use && s_->dispatches[x.dispatch].queue == x.queue;
+    if (!live) {
+      FreeBatch(b);
+      continue;
+    }
+    QueueEntry& q = s_->queues[x.queue];
+    s_->dispatches[x.dispatch].outstanding_wgs += x.wgs;
+    if (x.state == kBatchSaved) {
+      x.next = q.saved_head;
+      q.saved_head = b;
+      q.saved_wgs += x.wgs;
+      continue;
+    }
+    for (uint32_t w = x.lo_word; w <= x.hi_word && x.lo_word <= x.hi_word; ++w) {
+      x.slots.w[w] &= s_->free.w[w];  // a slot claimed twice stays with the first claimant
+      s_->free.w[w] &= ~x.slots.w[w];
+      s_->free_count -= __builtin_popcountll(x.slots.w[w]);
+    }
+    (x.state == kBatchRunning ? q.running_wgs : q.saved_wgs) += x.wgs;
+    Activate(b);
+  }
+  // FIFOs in launch order (sequence numbers grow with launches).
+  std::sort(pending.begin(), pending.end(),
+            [this](int a, int b) { return s_->dispatches[a].seq < s_->dispatches[b].seq; });
+  for (int d : pending) {
+    QueueEntry& q = s_->queues[s_->dispatches[d].queue];
+    s_->dispatches[d].next = -1;
+    if (q.fifo_tail >= 0) {
+      s_->dispatches[q.fifo_tail].next = d;
+    } else {
+      q.fifo_head = d;
+    }
+    q.fifo_tail = d;
+  }
+  changed_ = true;
+}
+
+}  // namespace simdev
