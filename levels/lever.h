@@ -16,6 +16,7 @@
 #ifndef LEVELS_LEVER_H_
 #define LEVELS_LEVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,17 @@ enum class LeverKind {
 
 const char* LeverName(LeverKind kind);
 
+// Counters every lever keeps (for `hsapreempt top` and the benchmarks). Readable from any thread.
+struct LeverStats {
+  uint64_t engages = 0;         // Engage() calls that changed the queue's state
+  uint64_t releases = 0;        // Release() calls that changed the queue's state
+  uint64_t failures = 0;        // Engage/Release/Reassert calls that returned an error
+  uint64_t ioctls = 0;          // KFD ioctls issued
+  uint64_t ioctl_ns_total = 0;  // wall time spent in them
+  uint64_t ioctl_ns_max = 0;
+  uint64_t engaged_ns_total = 0;  // time spent engaged (completed engage..release intervals)
+};
+
 class Lever {
  public:
   virtual ~Lever() = default;
@@ -44,6 +56,15 @@ class Lever {
   // Re-applies queue priority after the application called hsa_amd_queue_set_priority (which
   // re-activates a queue behind our back): if engaged, re-engage; the priority itself is kept.
   virtual common::Status Reassert() = 0;
+
+  // Optional notifications from hsa_layer (defaults ignore them):
+  // the application set this queue's priority (hsa_amd_queue_priority_t: 0 LOW, 1 NORMAL, 2 HIGH);
+  // UPDATE_QUEUE also sets the priority, so the lever must send the queue's current one.
+  virtual void NoteHsaPriority(int hsa_amd_queue_priority) {}
+  // the application set this queue's CU mask (hsa_amd_queue_cu_set_mask): the mask to restore on
+  // release and to restrict while engaged. `num_bits` is a multiple of 32.
+  virtual void NoteCuMask(const uint32_t* mask, uint32_t num_bits) {}
+  virtual LeverStats stats() const { return LeverStats(); }
 };
 
 // Identity of a hardware queue created by hsa_layer, as resolved at creation time.
@@ -54,6 +75,8 @@ struct HwQueueIdentity {
   bool kfd_queue_id_known = false;
   uint32_t kfd_queue_id = 0;   // valid if kfd_queue_id_known
   std::string mapping_method;  // "snapshot", "sysfs", ... or why it failed
+  uint32_t cu_count = 0;       // CUs of the queue's agent (HSA_AMD_AGENT_INFO_COMPUTE_UNIT_COUNT);
+                               // 0: levels reads the KFD topology instead
 };
 
 // Chooses the best lever for a queue given the configuration and what this machine supports
