@@ -1,0 +1,164 @@
+// The tool's entry points (OnLoad / OnUnload, called by ROCr's HSA_TOOLS_LIB loader), the exit
+// and fork handlers, and hsa_shut_down.
+//
+// Failure policy: the host program must keep running. If the configuration disables the tool or
+// the runtime's tables lack a slot we need, OnLoad logs one line and returns true WITHOUT
+// installing anything: the program runs exactly as without the tool. (Returning false would make
+// ROCr list us as a failed tool to later tools and dlclose us, and the public C API would vanish;
+// staying loaded but inert is simpler to reason about and reports -ENODEV through that API.)
+#include <pthread.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+#include "common/log.h"
+#include "hsa_layer/doorbell_set.h"
+#include "hsa_layer/glue.h"
+#include "hsa_layer/state.h"
+#include "hsa_layer/tables.h"
+#include "hsa_layer/wrappers.h"
+
+namespace hsapreempt::hsa {
+namespace {
+
+constexpr uint64_t kUnloadDrainNs = 500'000'000;   // per queue, at unload / exit
+std::mutex g_lifecycle;                             // OnLoad / OnUnload / exit (not the hot path)
+bool g_handlers_registered = false;                 // atexit + pthread_atfork (once per process)
+
+void FillOps() {
+  const CoreApiTable& c = Saved().core;
+  xq::RuntimeOps& ops = State().ops;
+  ops.load_write_index_scacquire = c.hsa_queue_load_write_index_scacquire_fn;
+  ops.load_read_index_scacquire = c.hsa_queue_load_read_index_scacquire_fn;
+  ops.store_read_index_screlease = c.hsa_queue_store_read_index_screlease_fn;
+  ops.add_write_index_screlease = c.hsa_queue_add_write_index_screlease_fn;
+  ops.signal_store_screlease = c.hsa_signal_store_screlease_fn;
+  ops.signal_load_scacquire = c.hsa_signal_load_scacquire_fn;
+  ops.signal_create = c.hsa_signal_create_fn;
+  ops.signal_destroy = c.hsa_signal_destroy_fn;
+}
+
+// Stops scheduling and returns every queue to plain forwarding. Caller holds g_lifecycle.
+void QuiesceLocked(bool tear_down) {
+  if (!State().active.exchange(false)) return;
+  if (sched::Scheduler* s = glue::Scheduler()) s->Stop();  // resumes every queue, joins thread
+  for (QueueRecord* r : QueueRegistry::Instance()->TakeAll()) {
+    if (tear_down) {
+      TearDown(r, kUnloadDrainNs);
+    } else if (r->xqueue) {
+      // Exit: forward whatever is held so nothing is silently dropped; do not destroy (the
+      // runtime may already be tearing down, and the process is going away anyway).
+      r->xqueue->Drain(kUnloadDrainNs);
+    }
+  }
+}
+
+void AtExit() {
+  std::lock_guard<std::mutex> lock(g_lifecycle);
+  QuiesceLocked(/*tear_down=*/false);
+}
+
+void ForkPrepare() {
+  g_lifecycle.lock();
+  QueueRegistry::Instance()->LockForFork();
+  DoorbellSet::Instance()->LockForFork();
+}
+void ForkParent() {
+  DoorbellSet::Instance()->UnlockAfterFork();
+  QueueRegistry::Instance()->UnlockAfterFork();
+  g_lifecycle.unlock();
+}
+void ForkChild() {
+  DoorbellSet::Instance()->UnlockAfterFork();
+  QueueRegistry::Instance()->UnlockAfterFork();
+  g_lifecycle.unlock();
+  // The child has none of the parent's threads; the scheduler forgets them (and its board
+  // membership). The child cannot use the parent's GPU queues (KFD binds them to the parent's
+  // address space); an exec'd HSA program loads the tool afresh.
+  // xqueue's own atfork handlers re-initialise its pump and queue locks.
+  if (sched::Scheduler* s = glue::Scheduler()) s->AtForkChild();
+}
+
+bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
+  std::lock_guard<std::mutex> lock(g_lifecycle);
+  LayerState& state = State();
+  if (state.active.load()) return true;  // a second OnLoad without OnUnload: keep the first
+  state.config = common::Config::FromEnvironment();
+  const common::Config& config = state.config;
+  common::SetLogLevel(config.log_level);
+  if (!config.log_file.empty() && !common::SetLogFile(config.log_file.c_str())) {
+    HP_LOG(kWarn, "cannot open HSAPREEMPT_LOG_FILE=%s; logging to stderr",
+           config.log_file.c_str());
+  }
+  for (const std::string& problem : config.problems) HP_LOG(kWarn, "%s", problem.c_str());
+  HP_LOG(kInfo, "loaded into ROCr (tool API %llu): %s",
+         static_cast<unsigned long long>(runtime_version), config.Describe().c_str());
+  if (!config.enable) {
+    HP_LOG(kInfo, "HSAPREEMPT_ENABLE=0: not scheduling; every call passes through");
+    return true;
+  }
+  std::string why;
+  if (!SaveTables(table, &why)) {
+    HP_LOG(kWarn, "not scheduling (every call passes through): %s", why.c_str());
+    return true;
+  }
+  FillOps();
+  state.table = table;
+  if (!g_handlers_registered) {
+    g_handlers_registered = true;
+    std::atexit(AtExit);
+    pthread_atfork(ForkPrepare, ForkParent, ForkChild);
+  }
+  if (sched::Scheduler* s = glue::Scheduler()) {
+    common::Status st = s->Start(config, 0);
+    if (!st.ok()) HP_LOG(kWarn, "scheduler: %s", st.ToString().c_str());
+  } else {
+    HP_LOG(kInfo, "built without the scheduler: queues are virtualized but not scheduled");
+  }
+  if (!glue::HaveXQueue()) {
+    HP_LOG(kInfo, "built without xqueue: packets are forwarded directly, never held");
+  }
+  state.active.store(true, std::memory_order_release);
+  InstallWrappers(table);
+  return true;
+}
+
+}  // namespace
+
+hsa_status_t ShutDown() {
+  // Nothing to do before the runtime's own shutdown: if this is the last reference ROCr calls
+  // OnUnload (which quiesces and tears our queues down) before it destroys agents.
+  return Saved().core.hsa_shut_down_fn();
+}
+
+}  // namespace hsapreempt::hsa
+
+extern "C" {
+
+// Newer ROCr orders tools by this; 5.2.3 ignores it.
+__attribute__((visibility("default"))) extern const uint32_t HSA_AMD_TOOL_PRIORITY = 50;
+
+__attribute__((visibility("default"))) bool OnLoad(HsaApiTable* table, uint64_t runtime_version,
+                                                   uint64_t failed_tool_count,
+                                                   const char* const* failed_tool_names) {
+  try {
+    return hsapreempt::hsa::OnLoadImpl(table, runtime_version);
+  } catch (...) {
+    // Out of memory while loading: stay inert rather than let anything escape into ROCr.
+    return true;
+  }
+}
+
+__attribute__((visibility("default"))) void OnUnload() {
+  using namespace hsapreempt::hsa;
+  try {
+    std::lock_guard<std::mutex> lock(g_lifecycle);
+    QuiesceLocked(/*tear_down=*/true);
+    UninstallWrappers(State().table);
+    State().table = nullptr;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"
