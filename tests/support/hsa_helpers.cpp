@@ -357,8 +357,20 @@ void RingDoorbell(hsa_queue_t* queue, uint64_t index) {
   hsa_signal_store_screlease(queue->doorbell_signal, index);
 }
 
-bool WaitSignalBelow(hsa_signal_t signal, hsa_signal_value_t below, double timeout_s) {
+bool WaitSignalBelow(hsa_signal_t signal, hsa_signal_value_t below, double timeout_s,
+                     WaitStyle style) {
   const double deadline = NowS() + timeout_s;
+  if (style == WaitStyle::kYield) {
+    for (unsigned i = 0;; ++i) {
+      hsa_signal_value_t v = hsa_signal_load_scacquire(signal);
+      if (v < below) return true;
+      if ((i & 1023) == 1023 && NowS() > deadline) {
+        last_error = "signal still " + std::to_string(v) + " after " + std::to_string(timeout_s) + " s";
+        return false;
+      }
+      sched_yield();
+    }
+  }
   for (;;) {
     hsa_signal_value_t v = hsa_signal_wait_scacquire(signal, HSA_SIGNAL_CONDITION_LT, below,
                                                      UINT64_MAX / 2, HSA_WAIT_STATE_BLOCKED);

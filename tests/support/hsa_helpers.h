@@ -115,9 +115,17 @@ uint64_t SubmitBarrierAnd(hsa_queue_t* queue, const std::vector<hsa_signal_t>& d
 // Rings `queue`'s doorbell for everything written up to packet index `index`.
 void RingDoorbell(hsa_queue_t* queue, uint64_t index);
 
+// How a host thread waits for a completion signal.
+enum class WaitStyle {
+  kHsaWait,  // hsa_signal_wait_scacquire, BLOCKED: ROCr spins ~200 us, then sleeps (as HIP does)
+  kYield,    // poll the value, sched_yield between polls: gives the core to other threads (the
+             // simulated CP) on a small machine, still sees completion within one time slice
+};
+
 // Waits until `signal`'s value is < `below` (e.g. 1 for "completed" on a 1-initialised signal).
 // False on timeout. Never hangs past timeout_s.
-bool WaitSignalBelow(hsa_signal_t signal, hsa_signal_value_t below, double timeout_s);
+bool WaitSignalBelow(hsa_signal_t signal, hsa_signal_value_t below, double timeout_s,
+                     WaitStyle style = WaitStyle::kHsaWait);
 
 // Clocks, in ns of the HSA system timestamp (on the simulated device: CLOCK_MONOTONIC_RAW).
 uint64_t TicksToNs(const HsaSystem& sys, uint64_t ticks);

@@ -41,7 +41,7 @@ const char* UsageText() {
          "  kernels:  --duration-us D  --workgroup-ns T  --workgroups W  --workgroup-size S\n"
          "  stream:   --queues N  --count N  --seconds S  --rate R  --arrival fixed|poisson\n"
          "            --inflight K  --warmup N  --priority low|normal|high  --seed N\n"
-         "            --no-barrier  --queue-size N  --timeout-s S\n"
+         "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield\n"
          "  replay:   --traces FILE  --model NAME  --batch B  --scale X  --fill-workgroups W\n"
          "  output:   --samples  --trace\n"
          "Prints one JSON object on stdout (tools/workload/README.md).\n";
@@ -110,7 +110,10 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
       ok = ToInt(v, 64, 1 << 20, &n) && (n & (n - 1)) == 0;
       o->queue_size = static_cast<uint32_t>(n);
     } else if (flag == "--timeout-s") ok = ToDouble(v, 0.1, 86400, &o->timeout_s);
-    else if (flag == "--traces") o->traces = v;
+    else if (flag == "--wait") {
+      ok = v == "hsa" || v == "yield";
+      o->wait_yield = v == "yield";
+    } else if (flag == "--traces") o->traces = v;
     else if (flag == "--model") o->model = v;
     else if (flag == "--batch") {
       ok = ToInt(v, 0, 1 << 20, &n);

@@ -62,7 +62,7 @@ StreamResult RunStream(const ts::HsaSystem& sys, hsa_queue_t* queue, const ts::K
     Outstanding o = window.front();
     window.pop_front();
     hsa_signal_t sig = signals[o.signal];
-    if (!ts::WaitSignalBelow(sig, 1, cfg.timeout_s)) {
+    if (!ts::WaitSignalBelow(sig, 1, cfg.timeout_s, cfg.wait)) {
       result.error = "unit " + std::to_string(o.unit) + " did not complete: " + ts::LastError();
       return false;
     }

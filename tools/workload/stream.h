@@ -37,6 +37,7 @@ struct StreamConfig {
   uint32_t inflight = 64;
   bool barrier = true;
   double timeout_s = 60;
+  testsupport::WaitStyle wait = testsupport::WaitStyle::kHsaWait;
   uint64_t t0_ns = 0;            // first release time (shared by every queue's stream)
 };
 

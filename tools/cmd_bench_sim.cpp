@@ -1,0 +1,190 @@
+// `hsapreempt bench sim`: how faithful and how fast the simulated device is, measured through the
+// real ROCr with hsapreempt-workload children on a private simulated device:
+//   1. dispatch throughput of empty kernels on one queue (packets/s; target >= 200,000/s),
+//   2. modelled vs observed duration of 100 us, 1 ms and 20 ms kernels (device profiling
+//      end - start, and host wall time submit -> completion seen; target within 5%).
+// Every figure is printed with the simulated device's description.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+#include "tools/support/json.h"
+#include "tools/support/subprocess.h"
+
+namespace hsapreempt::tools {
+namespace {
+
+struct Child {
+  bool ok = false;
+  std::string error;
+  json::Value out;
+};
+
+Child RunWorkload(const std::vector<std::string>& args, const std::string& device) {
+  RunOptions opts;
+  opts.env = DeviceEnvironment();
+  opts.env.push_back("HSAPREEMPT_SIM_DEVICE=" + device);
+  opts.env.push_back("HSA_ENABLE_SDMA=0");
+  opts.timeout_s = 300;
+  std::vector<std::string> argv = {BinDir() + "/hsapreempt-workload"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = RunProcess(argv, opts);
+  Child c;
+  std::string error;
+  if (!json::Parse(r.out, &c.out, &error)) {
+    c.error = "hsapreempt-workload: " + r.Describe() + (r.err.empty() ? "" : ": " + r.err);
+    while (!c.error.empty() && c.error.back() == '\n') c.error.pop_back();
+    return c;
+  }
+  c.ok = r.ok() && c.out.Get("ok").AsBool();
+  if (!c.ok) c.error = c.out.Get("error").AsString().empty() ? r.Describe() : c.out.Get("error").AsString();
+  return c;
+}
+
+struct ThroughputRow {
+  std::string name;
+  bool barrier;
+  Child child;
+};
+
+struct DurationRow {
+  double target_us;
+  Child child;
+  double device_err = 0, host_err = 0;  // relative error of p50
+};
+
+int Run(const std::vector<std::string>& args) {
+  bool as_json = false, quick = false;
+  for (const auto& a : args) {
+    if (a == "--json") as_json = true;
+    else if (a == "--quick") quick = true;
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: hsapreempt bench sim [--quick] [--json]\n"
+                  "Dispatch throughput and duration accuracy of the simulated device.\n");
+      return kExitOk;
+    } else {
+      std::fprintf(stderr, "hsapreempt bench sim: unknown argument '%s'\n", a.c_str());
+      return kExitUsage;
+    }
+  }
+  if (!UseSimulatedDevice()) {
+    std::fprintf(stderr, "hsapreempt bench sim: a real /dev/kfd is present; this benchmark "
+                         "measures the simulated device (set HSAPREEMPT_DEVICE=sim to force)\n");
+    return kExitUnsupported;
+  }
+  if (SimLibDir().empty()) {
+    std::fprintf(stderr, "hsapreempt bench sim: simulated device not built (no libhsakmt.so.1 "
+                         "next to the tools)\n");
+    return kExitUnsupported;
+  }
+  const std::string device = "bench-sim-" + std::to_string(getpid());
+  const std::string count = quick ? "20000" : "200000";
+
+  std::vector<ThroughputRow> tput = {{"empty kernels, barrier bit (HIP's default)", true, {}},
+                                     {"empty kernels, no barrier bit", false, {}}};
+  for (auto& row : tput) {
+    std::vector<std::string> a = {"spin", "--workgroup-ns", "0", "--workgroups", "1",
+                                  "--count", count, "--inflight", "1024", "--wait", "yield",
+                                  "--warmup", "0"};
+    if (!row.barrier) a.push_back("--no-barrier");
+    row.child = RunWorkload(a, device);
+  }
+  std::vector<DurationRow> durations = {{100, {}}, {1000, {}}, {20000, {}}};
+  for (auto& row : durations) {
+    int n = row.target_us >= 20000 ? (quick ? 5 : 25) : (quick ? 20 : 200);
+    char us[32];
+    std::snprintf(us, sizeof(us), "%g", row.target_us);
+    row.child = RunWorkload({"spin", "--duration-us", us, "--count", std::to_string(n + 1),
+                             "--inflight", "1", "--warmup", "1"},
+                            device);
+    if (row.child.ok) {
+      double target_ns = row.target_us * 1000;
+      row.device_err = (row.child.out.Get("kernel_ns").Get("p50").AsNumber() - target_ns) / target_ns;
+      row.host_err = (row.child.out.Get("host_ns").Get("p50").AsNumber() - target_ns) / target_ns;
+    }
+  }
+  unlink(("/dev/shm/hsapreempt-sim-" + std::to_string(getuid()) + "-" + device).c_str());
+
+  std::string sim;
+  for (const auto& r : tput) {
+    if (r.child.ok && sim.empty()) sim = r.child.out.Get("device").Get("sim").AsString();
+  }
+  if (sim.empty()) sim = "(the simulated thunk did not report hsapreempt_sim_describe)";
+  bool all_ok = true;
+  for (const auto& r : tput) all_ok &= r.child.ok;
+  for (const auto& r : durations) all_ok &= r.child.ok;
+
+  if (as_json) {
+    json::Writer w;
+    w.BeginObject().Field("bench", "sim").Field("quick", quick).Field("sim", sim);
+    w.Key("throughput").BeginArray();
+    for (const auto& r : tput) {
+      w.BeginObject().Field("case", r.name).Field("ok", r.child.ok);
+      if (r.child.ok) {
+        w.Field("packets", r.child.out.Get("packets").AsNumber());
+        w.Field("packets_per_s", r.child.out.Get("packets_per_s").AsNumber());
+      } else {
+        w.Field("error", r.child.error);
+      }
+      w.Field("target_packets_per_s", 200000.0).EndObject();
+    }
+    w.EndArray();
+    w.Key("duration").BeginArray();
+    for (const auto& r : durations) {
+      w.BeginObject().Field("target_us", r.target_us).Field("ok", r.child.ok);
+      if (r.child.ok) {
+        w.Field("kernels", r.child.out.Get("units").AsNumber());
+        w.Field("device_p50_ns", r.child.out.Get("kernel_ns").Get("p50").AsNumber());
+        w.Field("device_max_ns", r.child.out.Get("kernel_ns").Get("max").AsNumber());
+        w.Field("host_p50_ns", r.child.out.Get("host_ns").Get("p50").AsNumber());
+        w.Field("device_error", r.device_err).Field("host_error", r.host_err);
+        w.Field("within_5pct", std::fabs(r.device_err) <= 0.05 && std::fabs(r.host_err) <= 0.05);
+      } else {
+        w.Field("error", r.child.error);
+      }
+      w.EndObject();
+    }
+    w.EndArray().EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return all_ok ? kExitOk : kExitFailed;
+  }
+
+  std::printf("simulated device: %s\n\n", sim.c_str());
+  std::printf("dispatch throughput, one queue (target >= 200000 packets/s):\n");
+  for (const auto& r : tput) {
+    if (r.child.ok) {
+      double pps = r.child.out.Get("packets_per_s").AsNumber();
+      std::printf("  %-44s %10.0f packets/s  (%.0f packets)  %s\n", r.name.c_str(), pps,
+                  r.child.out.Get("packets").AsNumber(), pps >= 200000 ? "ok" : "BELOW TARGET");
+    } else {
+      std::printf("  %-44s failed: %s\n", r.name.c_str(), r.child.error.c_str());
+    }
+  }
+  std::printf("\nkernel duration, modelled vs observed (p50, target within 5%%):\n");
+  std::printf("  %10s %8s %14s %9s %14s %9s\n", "modelled", "kernels", "device", "error",
+              "host wall", "error");
+  for (const auto& r : durations) {
+    if (!r.child.ok) {
+      std::printf("  %8.0fus failed: %s\n", r.target_us, r.child.error.c_str());
+      continue;
+    }
+    bool within = std::fabs(r.device_err) <= 0.05 && std::fabs(r.host_err) <= 0.05;
+    std::printf("  %8.0fus %8.0f %12.1fus %+8.2f%% %12.1fus %+8.2f%%  %s\n", r.target_us,
+                r.child.out.Get("units").AsNumber(),
+                r.child.out.Get("kernel_ns").Get("p50").AsNumber() / 1000, r.device_err * 100,
+                r.child.out.Get("host_ns").Get("p50").AsNumber() / 1000, r.host_err * 100,
+                within ? "ok" : "OUTSIDE 5%");
+  }
+  std::printf("\n(host wall = submit -> completion seen by the host, includes CP pickup latency)\n");
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+HSAPREEMPT_COMMAND("bench sim", "throughput and duration accuracy of the simulated device", Run);
+
+}  // namespace hsapreempt::tools
