@@ -314,6 +314,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
   switch (type) {
     case HSA_PACKET_TYPE_KERNEL_DISPATCH: {
       KernelWork work;
+      work.packet_index = q.fetch;
       Fetch r = PrepareDispatch(pkt, prm, &work, &f.effect, err);
       if (r != Fetch::kLaunched) return r;
       uint64_t not_before = std::max({q.seen_ns, dep_end, q.last_launch_ns}) + prm.cp_dispatch_ns;
@@ -393,9 +394,27 @@ amd_queue_t* FindAmdQueue(volatile uint64_t* read_ptr, const uint8_t* ring) {
   return reinterpret_cast<amd_queue_t*>(base);
 }
 
+namespace {
+
+void Finish(InflightPacket& f, CompletionLog& log) {
+  ApplyEffect(f.effect);
+  CompleteSignal(f.signal, f.times, log);
+  f.signalled = true;
+}
+
+// Device time at which packet `index` was first visible to the CP.
+uint64_t ArrivalTime(CpQueue& q, uint64_t index, uint64_t now) {
+  while (!q.write_seen.empty() && q.write_seen.front().write <= index) q.write_seen.pop_front();
+  uint64_t t = q.write_seen.empty() ? now : std::min(now, q.write_seen.front().time);
+  if (q.invalid_index == index) t = std::max(t, q.invalid_ns);
+  return t;
+}
+
+}  // namespace
+
 bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uint64_t* next_local) {
   bool progress = false;
-  // 1. Completions, in whatever order they end.
+  // 1. Which packets ended.
   for (InflightPacket& f : q.inflight) {
     if (f.done) continue;
     if (f.handle != 0) {
@@ -408,32 +427,45 @@ bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uin
       f.times.start_ns = f.times.end_ns = f.local_end;
     }
     f.done = true;
-    ApplyEffect(f.effect);
-    CompleteSignal(f.signal, f.times, log);
     progress = true;
   }
-  // 2. Retire in order: invalidate the slot, then publish the read index (frees the slot).
+  // 2. Retire in order: invalidate the slot and publish the read index (frees the slot) before
+  // signalling, so whoever sees the signal also sees the read index past the packet.
   const uint32_t mask = q.cfg.ring_packets - 1;
   while (!q.inflight.empty() && q.inflight.front().done) {
-    const InflightPacket& f = q.inflight.front();
+    InflightPacket& f = q.inflight.front();
     uint16_t* header = reinterpret_cast<uint16_t*>(q.cfg.ring + (f.index & mask) * kPacketBytes);
     __atomic_store_n(header, uint16_t(HSA_PACKET_TYPE_INVALID << HSA_PACKET_HEADER_TYPE),
                      __ATOMIC_RELAXED);
     __atomic_store_n(q.cfg.read_ptr, f.index + 1, __ATOMIC_RELEASE);
     q.last_end_ns = std::max(q.last_end_ns, f.times.end_ns);
+    if (!f.signalled) Finish(f, log);
     q.inflight.pop_front();
   }
+  // Packets that ended before an older one (no barrier bit) signal now and retire later.
+  for (InflightPacket& f : q.inflight) {
+    if (f.done && !f.signalled) Finish(f, log);
+  }
   // 3. Fetch while the queue may run.
+  uint64_t write = __atomic_load_n(q.cfg.write_ptr, __ATOMIC_ACQUIRE);
+  if (write > q.observed_write) {
+    q.observed_write = write;
+    q.write_seen.push_back({write, now});
+    if (q.write_seen.size() > 4096) q.write_seen.pop_front();
+  }
   while (!q.error && q.inflight.size() < std::min<size_t>(kMaxInflightPerQueue, q.cfg.ring_packets) &&
          dev.QueueRunnable(q.cfg.slot)) {
-    uint64_t write = __atomic_load_n(q.cfg.write_ptr, __ATOMIC_ACQUIRE);
     if (q.fetch >= write) break;
     const uint8_t* pkt = q.cfg.ring + (q.fetch & mask) * kPacketBytes;
     uint16_t header = __atomic_load_n(reinterpret_cast<const uint16_t*>(pkt), __ATOMIC_ACQUIRE);
-    if (((header >> HSA_PACKET_HEADER_TYPE) & 0xff) == HSA_PACKET_TYPE_INVALID) break;
+    if (((header >> HSA_PACKET_HEADER_TYPE) & 0xff) == HSA_PACKET_TYPE_INVALID) {
+      q.invalid_index = q.fetch;
+      q.invalid_ns = now;
+      break;
+    }
     if (q.seen_index != q.fetch) {
       q.seen_index = q.fetch;
-      q.seen_ns = now;
+      q.seen_ns = ArrivalTime(q, q.fetch, now);
     }
     uint8_t copy[kPacketBytes];
     memcpy(copy, pkt, sizeof(copy));

@@ -113,7 +113,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtCreateQueue(HSAuint32 node, HSA_QUEUE_TYPE type, 
   QueueInfo info;
   info.kfd_queue_id = static_cast<uint32_t>(id);
   info.slot = slot;
-  info.gpu_id = kGpuId;
+  info.gpu_id = dev->params().gpu_id;
   info.type = type;
   info.ring_base = reinterpret_cast<uint64_t>(address);
   info.ring_bytes = size;

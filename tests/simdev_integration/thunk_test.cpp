@@ -1,0 +1,192 @@
+// The simulated thunk called directly (no ROCr): events, topology details HIP relies on, queue ids,
+// and fork (a child gets its own CP thread and queues).
+#include <gtest/gtest.h>
+#include <hsa/amd_hsa_signal.h>
+#include <hsa/hsa.h>
+#include <hsakmt.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "simdev/queue_registry.h"
+
+namespace {
+
+class ThunkTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(hsaKmtOpenKFD(), HSAKMT_STATUS_SUCCESS); }
+  void TearDown() override { hsaKmtCloseKFD(); }
+};
+
+HsaEvent* NewEvent(bool manual) {
+  HsaEventDescriptor d{};
+  d.EventType = HSA_EVENTTYPE_SIGNAL;
+  d.NodeId = 1;
+  HsaEvent* e = nullptr;
+  EXPECT_EQ(hsaKmtCreateEvent(&d, manual, false, &e), HSAKMT_STATUS_SUCCESS);
+  return e;
+}
+
+TEST_F(ThunkTest, WaitTimesOutThenAutoResets) {
+  HsaEvent* e = NewEvent(false);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->EventData.HWData2, 0u) << "no mailbox";
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 20), HSAKMT_STATUS_WAIT_TIMEOUT);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
+  EXPECT_EQ(hsaKmtSetEvent(e), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 1000), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 10), HSAKMT_STATUS_WAIT_TIMEOUT) << "auto-reset event stayed set";
+  EXPECT_EQ(hsaKmtDestroyEvent(e), HSAKMT_STATUS_SUCCESS);
+}
+
+TEST_F(ThunkTest, ManualResetStaysSignalledAndWakesAWaiter) {
+  HsaEvent* e = NewEvent(true);
+  HsaEvent* other = NewEvent(false);
+  std::thread setter([e] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    hsaKmtSetEvent(e);
+  });
+  HsaEvent* both[2] = {other, e};
+  EXPECT_EQ(hsaKmtWaitOnMultipleEvents(both, 2, false, 5000), HSAKMT_STATUS_SUCCESS);
+  setter.join();
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 0), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(hsaKmtWaitOnMultipleEvents(both, 2, true, 10), HSAKMT_STATUS_WAIT_TIMEOUT);
+  hsaKmtDestroyEvent(e);
+  hsaKmtDestroyEvent(other);
+}
+
+TEST_F(ThunkTest, ReportsGpuAndCpuDataCachesAndTileConfig) {
+  for (uint32_t node : {0u, 1u}) {
+    HsaNodeProperties p{};
+    ASSERT_EQ(hsaKmtGetNodeProperties(node, &p), HSAKMT_STATUS_SUCCESS);
+    ASSERT_GT(p.NumCaches, 0u);
+    HsaCacheProperties c[8] = {};
+    ASSERT_EQ(hsaKmtGetNodeCacheProperties(node, node ? p.FComputeIdLo : p.CComputeIdLo,
+                                           p.NumCaches, c),
+              HSAKMT_STATUS_SUCCESS);
+    EXPECT_EQ(c[0].CacheType.ui32.Data, 1u);
+    EXPECT_EQ(node == 1 ? c[0].CacheType.ui32.HSACU : c[0].CacheType.ui32.CPU, 1u);
+    EXPECT_GT(c[0].CacheSize, 0u);
+  }
+  HsaGpuTileConfig tile{};
+  EXPECT_EQ(hsaKmtGetTileConfig(1, &tile), HSAKMT_STATUS_SUCCESS);
+  HsaClockCounters clk{};
+  ASSERT_EQ(hsaKmtGetClockCounters(1, &clk), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(clk.SystemClockFrequencyHz, 1000000000u);
+  EXPECT_EQ(clk.GPUClockCounter, clk.SystemClockCounter);
+}
+
+// A minimal hand-made AQL queue: ring, read/write indices, and a barrier-AND packet with no
+// dependencies whose completion signal the CP must decrement.
+struct MiniQueue {
+  void* ring = nullptr;
+  alignas(64) volatile uint64_t read = 0;
+  alignas(64) volatile uint64_t write = 0;
+  HsaQueueResource rsrc{};
+  amd_signal_t* signal = nullptr;
+
+  HSAKMT_STATUS Create() {
+    HsaMemFlags f{};
+    f.ui32.HostAccess = 1;
+    HSAKMT_STATUS s = hsaKmtAllocMemory(0, 4096, f, &ring);
+    if (s != HSAKMT_STATUS_SUCCESS) return s;
+    s = hsaKmtAllocMemory(0, 4096, f, reinterpret_cast<void**>(&signal));
+    if (s != HSAKMT_STATUS_SUCCESS) return s;
+    for (int i = 0; i < 64; ++i) {
+      static_cast<uint16_t*>(ring)[i * 32] = HSA_PACKET_TYPE_INVALID;
+    }
+    rsrc.Queue_read_ptr_aql = const_cast<uint64_t*>(&read);
+    rsrc.Queue_write_ptr_aql = const_cast<uint64_t*>(&write);
+    return hsaKmtCreateQueue(1, HSA_QUEUE_COMPUTE_AQL, 100, HSA_QUEUE_PRIORITY_NORMAL, ring, 4096,
+                             nullptr, &rsrc);
+  }
+
+  // Submits one empty barrier and waits for its completion signal; true if it completed.
+  bool RoundTrip() {
+    signal->kind = AMD_SIGNAL_KIND_USER;
+    signal->value = 1;
+    uint64_t idx = write;
+    auto* p = static_cast<hsa_barrier_and_packet_t*>(ring) + (idx % 64);
+    memset(reinterpret_cast<uint8_t*>(p) + 2, 0, sizeof(*p) - 2);
+    p->completion_signal.handle = reinterpret_cast<uint64_t>(signal);
+    __atomic_store_n(&p->header, uint16_t(HSA_PACKET_TYPE_BARRIER_AND), __ATOMIC_RELEASE);
+    __atomic_store_n(&write, idx + 1, __ATOMIC_RELEASE);
+    *rsrc.Queue_DoorBell_aql = idx;
+    for (int i = 0; i < 2000; ++i) {
+      if (__atomic_load_n(&signal->value, __ATOMIC_ACQUIRE) == 0) {
+        return __atomic_load_n(&read, __ATOMIC_ACQUIRE) == idx + 1;
+      }
+      usleep(1000);
+    }
+    return false;
+  }
+};
+
+TEST_F(ThunkTest, QueueIdsAreSmallAndReused) {
+  MiniQueue a, b;
+  ASSERT_EQ(a.Create(), HSAKMT_STATUS_SUCCESS);
+  ASSERT_EQ(b.Create(), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(a.rsrc.QueueId, 0u);
+  EXPECT_EQ(b.rsrc.QueueId, 1u);
+  EXPECT_GE(simdev::LookupQueueSlot(0), 0);
+  uint64_t base = 0, bytes = 0;
+  ASSERT_TRUE(simdev::LookupQueueRing(1, &base, &bytes));
+  EXPECT_EQ(base, reinterpret_cast<uint64_t>(b.ring));
+  EXPECT_EQ(bytes, 4096u);
+  EXPECT_TRUE(a.RoundTrip());
+  ASSERT_EQ(hsaKmtDestroyQueue(a.rsrc.QueueId), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(simdev::LookupQueueSlot(0), -1);
+  MiniQueue c;
+  ASSERT_EQ(c.Create(), HSAKMT_STATUS_SUCCESS);
+  EXPECT_EQ(c.rsrc.QueueId, 0u) << "lowest free id first, like KFD";
+  EXPECT_TRUE(c.RoundTrip());
+  hsaKmtDestroyQueue(b.rsrc.QueueId);
+  hsaKmtDestroyQueue(c.rsrc.QueueId);
+}
+
+TEST_F(ThunkTest, InactiveQueueIsNotServedUntilReactivated) {
+  MiniQueue q;
+  ASSERT_EQ(q.Create(), HSAKMT_STATUS_SUCCESS);
+  ASSERT_EQ(hsaKmtUpdateQueue(q.rsrc.QueueId, 0, HSA_QUEUE_PRIORITY_NORMAL, q.ring, 4096, nullptr),
+            HSAKMT_STATUS_SUCCESS);
+  std::thread resume([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    hsaKmtUpdateQueue(q.rsrc.QueueId, 100, HSA_QUEUE_PRIORITY_NORMAL, q.ring, 4096, nullptr);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(q.RoundTrip());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(45));
+  resume.join();
+  hsaKmtDestroyQueue(q.rsrc.QueueId);
+}
+
+TEST_F(ThunkTest, ForkedChildGetsItsOwnCommandProcessor) {
+  MiniQueue parent;
+  ASSERT_EQ(parent.Create(), HSAKMT_STATUS_SUCCESS);
+  ASSERT_TRUE(parent.RoundTrip());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child has no queues and no CP thread; it opens KFD and creates its own queue.
+    int rc = 0;
+    if (simdev::LookupQueueSlot(parent.rsrc.QueueId) != -1) rc |= 1;
+    if (hsaKmtOpenKFD() != HSAKMT_STATUS_SUCCESS) rc |= 2;
+    MiniQueue child;
+    if (child.Create() != HSAKMT_STATUS_SUCCESS) rc |= 4;
+    if (rc == 0 && child.rsrc.QueueId != 0) rc |= 8;
+    if (rc == 0 && !child.RoundTrip()) rc |= 16;
+    _exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_TRUE(parent.RoundTrip()) << "parent's CP stopped after fork";
+  hsaKmtDestroyQueue(parent.rsrc.QueueId);
+}
+
+}  // namespace
