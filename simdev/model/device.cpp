@@ -20,6 +20,7 @@
 #include <new>
 #include <vector>
 
+#include "simdev/model/device_testing.h"
 #include "simdev/model/engine.h"
 #include "simdev/model/state.h"
 #include "simdev/model/sysfs.h"
@@ -290,6 +291,8 @@ class DeviceImpl : public Device {
   Segment* seg_;
   Params params_;
   Engine engine_;
+
+  friend void simdev::AcquireDeviceLockForTest(Device* device);
 };
 
 void DeviceImpl::WaitForChange(uint64_t seen, uint64_t deadline_ns) {
@@ -429,6 +432,10 @@ Device* Device::CreateForTest(const Params& params, const std::string& segment_n
   Params p = params;
   p.device_name = segment_name;
   return Open(p);
+}
+
+void AcquireDeviceLockForTest(Device* device) {
+  pthread_mutex_lock(&static_cast<DeviceImpl*>(device)->seg_->mutex);
 }
 
 void Device::RemoveSegmentForTest(const std::string& segment_name) {

@@ -124,33 +124,31 @@ uint32_t Engine::AvailableFor(const QueueEntry& q) const {
 }
 
 uint32_t Engine::TakeSlots(const QueueEntry& q, uint32_t n, BatchEntry* b) {
+  // Adds up to n free slots the queue may use to the batch (which may already hold some).
   uint32_t taken = 0;
-  b->lo_word = 1;
-  b->hi_word = 0;
-  bool any = false;
   for (uint32_t w = 0, words = WordsFor(s_->total_slots); w < words && taken < n; ++w) {
     uint64_t avail = s_->free.w[w] & (q.full_mask ? ~0ull : q.allowed.w[w]);
+    if (avail == 0) continue;
+    uint32_t want = n - taken;
     uint64_t take = 0;
-    if (avail != 0) {
-      uint32_t want = n - taken;
-      if (static_cast<uint32_t>(__builtin_popcountll(avail)) <= want) {
-        take = avail;
-      } else {
-        for (uint32_t k = 0; k < want; ++k) {
-          uint64_t low = avail & (~avail + 1);
-          take |= low;
-          avail ^= low;
-        }
+    if (static_cast<uint32_t>(__builtin_popcountll(avail)) <= want) {
+      take = avail;
+    } else {
+      for (uint32_t k = 0; k < want; ++k) {
+        uint64_t low = avail & (~avail + 1);
+        take |= low;
+        avail ^= low;
       }
-      s_->free.w[w] &= ~take;
-      taken += __builtin_popcountll(take);
-      if (!any) {
-        any = true;
-        b->lo_word = w;
-      }
-      b->hi_word = w;
     }
-    if (any) b->slots.w[w] = take;
+    s_->free.w[w] &= ~take;
+    b->slots.w[w] |= take;
+    taken += __builtin_popcountll(take);
+    if (b->lo_word > b->hi_word) {
+      b->lo_word = b->hi_word = w;
+    } else {
+      b->lo_word = std::min(b->lo_word, w);
+      b->hi_word = std::max(b->hi_word, w);
+    }
   }
   s_->free_count -= taken;
   return taken;
@@ -246,86 +244,120 @@ void Engine::AdvanceTo(uint64_t t) {
   s_->now = t;
 }
 
-bool Engine::StartOneBatch(int qi, uint64_t t) {
-  QueueEntry& q = s_->queues[qi];
-  if (!q.runnable.load(std::memory_order_relaxed)) return false;
-  if (q.saved_head < 0 && q.fifo_head < 0) return false;
-  uint32_t avail = AvailableFor(q);
-  if (avail == 0) return false;
-  if (q.saved_head >= 0) {
-    int sb = q.saved_head;
-    BatchEntry& saved = s_->batches[sb];
-    int b = sb;
-    uint32_t n = std::min(saved.wgs, avail);
-    if (n == saved.wgs) {
-      q.saved_head = saved.next;
-    } else {  // not enough room: restore part of it now, the rest later
-      b = NewBatch();
-      if (b < 0) return false;
-      saved.wgs -= n;
-      s_->batches[b].dispatch = saved.dispatch;
-      s_->batches[b].queue = qi;
-      s_->batches[b].remaining_ns = saved.remaining_ns;
+// One refill round: every runnable queue with work gets at most one batch (its restored saved
+// batch, else workgroups of its oldest dispatch with unstarted ones), and the free slots are dealt
+// evenly among them (water-filling, so a queue that needs fewer leaves the rest to the others), as
+// the hardware's dispatcher interleaves workgroups of the queues it serves. Returns true if any
+// batch started.
+bool Engine::RefillRound(uint64_t t) {
+  struct Item {
+    int queue;
+    int saved;  // saved batch to restore, or -1: new workgroups of the FIFO head
+    uint32_t demand;
+    int batch;
+    uint32_t granted;
+  };
+  Item items[kMaxQueues];
+  uint32_t count = 0, n = s_->queue_count;
+  for (uint32_t k = 0; k < n; ++k) {
+    int qi = s_->queue_dense[(s_->rr_cursor + k) % n];
+    QueueEntry& q = s_->queues[qi];
+    if (!q.runnable.load(std::memory_order_relaxed)) continue;
+    if (q.saved_head >= 0) {
+      items[count++] = {qi, q.saved_head, s_->batches[q.saved_head].wgs, -1, 0};
+    } else if (q.fifo_head >= 0) {
+      items[count++] = {qi, -1, s_->dispatches[q.fifo_head].pending_wgs, -1, 0};
     }
-    BatchEntry& x = s_->batches[b];
-    x.wgs = n;
-    TakeSlots(q, n, &x);
+  }
+  if (count == 0) return false;
+  uint32_t words = WordsFor(s_->total_slots);
+  bool progress = true;
+  while (progress && s_->free_count > 0) {
+    progress = false;
+    uint32_t eligible = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (items[i].demand > 0 && AvailableFor(s_->queues[items[i].queue]) > 0) ++eligible;
+    }
+    if (eligible == 0) break;
+    uint32_t chunk = std::max<uint32_t>(1, s_->free_count / eligible);
+    for (uint32_t i = 0; i < count && s_->free_count > 0; ++i) {
+      Item& it = items[i];
+      if (it.demand == 0) continue;
+      const QueueEntry& q = s_->queues[it.queue];
+      uint32_t want = std::min(chunk, it.demand);
+      if (it.batch < 0) {
+        if (AvailableFor(q) == 0) continue;
+        it.batch = NewBatch();
+        if (it.batch < 0) return progress;
+        memset(s_->batches[it.batch].slots.w, 0, words * sizeof(uint64_t));
+      }
+      uint32_t got = TakeSlots(q, want, &s_->batches[it.batch]);
+      it.demand -= got;
+      it.granted += got;
+      if (got > 0) progress = true;
+    }
+  }
+  bool started = false;
+  for (uint32_t i = 0; i < count; ++i) {
+    Item& it = items[i];
+    if (it.batch < 0) continue;
+    if (it.granted == 0) {
+      FreeBatch(it.batch);
+      continue;
+    }
+    started = true;
+    QueueEntry& q = s_->queues[it.queue];
+    BatchEntry& x = s_->batches[it.batch];
+    x.queue = it.queue;
+    x.wgs = it.granted;
     x.state = kBatchRunning;
     x.preempt_at = kNever;
     x.next = -1;
-    x.end_ns = t + s_->config.cwsr_restore_ns + x.remaining_ns;
-    Activate(b);
-    q.saved_wgs -= n;
-    q.running_wgs += n;
-    Trace(HSAPREEMPT_SIM_EV_RESTORE, qi, s_->dispatches[x.dispatch].packet_index, n, t);
-  } else {
-    int di = q.fifo_head;
-    DispatchEntry& d = s_->dispatches[di];
-    int b = NewBatch();
-    if (b < 0) return false;
-    uint32_t n = std::min(d.pending_wgs, avail);
-    BatchEntry& x = s_->batches[b];
-    x.dispatch = di;
-    x.queue = qi;
-    x.wgs = n;
-    TakeSlots(q, n, &x);
-    x.state = kBatchRunning;
-    x.end_ns = t + d.workgroup_ns;
-    Activate(b);
-    if (!d.started) {
-      d.started = 1;
-      d.start_ns = t;
-      Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, qi, d.packet_index, d.pending_wgs, t);
+    q.running_wgs += it.granted;
+    if (it.saved >= 0) {
+      BatchEntry& sv = s_->batches[it.saved];
+      x.dispatch = sv.dispatch;
+      x.remaining_ns = sv.remaining_ns;
+      x.end_ns = t + s_->config.cwsr_restore_ns + sv.remaining_ns;
+      sv.wgs -= it.granted;
+      q.saved_wgs -= it.granted;
+      if (sv.wgs == 0) {  // fully restored (else the rest waits for more room)
+        q.saved_head = sv.next;
+        FreeBatch(it.saved);
+      }
+      Trace(HSAPREEMPT_SIM_EV_RESTORE, it.queue, s_->dispatches[x.dispatch].packet_index,
+            it.granted, t);
+    } else {
+      int di = q.fifo_head;
+      DispatchEntry& d = s_->dispatches[di];
+      x.dispatch = di;
+      x.end_ns = t + d.workgroup_ns;
+      if (!d.started) {
+        d.started = 1;
+        d.start_ns = t;
+        Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, it.queue, d.packet_index, d.pending_wgs, t);
+      }
+      d.pending_wgs -= it.granted;
+      d.outstanding_wgs += it.granted;
+      if (d.pending_wgs == 0) {
+        q.fifo_head = d.next;
+        if (q.fifo_head < 0) q.fifo_tail = -1;
+        d.next = -1;
+      }
     }
-    d.pending_wgs -= n;
-    d.outstanding_wgs += n;
-    q.running_wgs += n;
-    if (d.pending_wgs == 0) {
-      q.fifo_head = d.next;
-      if (q.fifo_head < 0) q.fifo_tail = -1;
-      d.next = -1;
-    }
+    Activate(it.batch);
   }
-  changed_ = true;
-  return true;
+  if (started) changed_ = true;
+  return started;
 }
 
 void Engine::Refill(uint64_t t) {
   if (t < s_->paused_until || s_->queue_count == 0) return;
-  bool progress = true;
-  while (progress && s_->free_count > 0) {
-    progress = false;
-    uint32_t n = s_->queue_count;
-    uint32_t last = 0;
-    for (uint32_t k = 0; k < n && s_->free_count > 0; ++k) {
-      uint32_t pos = (s_->rr_cursor + k) % n;
-      if (StartOneBatch(s_->queue_dense[pos], t)) {
-        progress = true;
-        last = pos;
-      }
-    }
-    if (progress) s_->rr_cursor = (last + 1) % n;
+  // Rounds until nothing more starts (a queue whose head dispatch got all its workgroups started
+  // may start its next one in the next round). The cursor rotates who gets a round's remainder.
+  while (s_->free_count > 0 && RefillRound(t)) {
   }
+  s_->rr_cursor = s_->queue_count > 0 ? (s_->rr_cursor + 1) % s_->queue_count : 0;
 }
 
 // ---- Queue control -----------------------------------------------------------------------

@@ -4,8 +4,9 @@
 //
 // Semantics (docs/ARCHITECTURE.md, "The simulated device", and docs/simdev.md):
 // - AdvanceTo(t) replays every event up to t at its exact modelled time: batch ends, CWSR saves
-//   completing, the end of a runlist update; after each, free slots are refilled round-robin
-//   across runnable queues, one batch per queue per round, each queue's dispatches in launch order.
+//   completing, the end of a runlist update; after each, free slots are refilled in rounds: each
+//   runnable queue with work gets at most one batch per round and the free slots (within each
+//   queue's CU mask) are dealt evenly among them; each queue's dispatches start in launch order.
 // - Every runlist change (queue create/destroy, active, suspend, CU mask, priority) pauses every
 //   running batch for runlist_update_ns and starts nothing until the update ends. Batches of a
 //   queue that stops being runnable (or whose CU mask changes) are saved: running until
@@ -69,7 +70,7 @@ class Engine {
   uint64_t EarliestEvent() const;
   void ProcessEventsAt(uint64_t t);
   void Refill(uint64_t t);
-  bool StartOneBatch(int q, uint64_t t);
+  bool RefillRound(uint64_t t);
   uint32_t AvailableFor(const QueueEntry& q) const;
   int NewBatch();
   void FreeBatch(int b);
