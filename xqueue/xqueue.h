@@ -15,8 +15,29 @@
 // suspended, nothing new is forwarded. Held packets are released by Pump() (called by the
 // per-process pump thread when a marker completes or the queue is resumed).
 //
+// Marker rule (what the XQueue pays for completion tracking). A forwarding round (one OnDoorbell,
+// Resume, Pump or Drain call) appends one marker after its packets iff some forwarded packets are
+// not yet covered by a marker AND at least one of:
+//   (a) `batch` or more packets are uncovered            -> at most one marker per `batch` packets;
+//   (b) packets remain held (threshold, suspension)       -> the release of the rest needs it;
+//   (c) Pump/Drain only: no marker is outstanding         -> the busy period's tail is covered, so
+//                                                            idleness/completion is detectable.
+// So an unthrottled queue gets at most one marker per `batch` packets plus one per pump poll
+// (>= 50 us apart) while it stays busy; the submission path never adds a marker for a lone packet.
+// Markers never remove ordering; they add one barrier per batch.
+//
 // Threading: OnDoorbell from any application thread; Suspend/Resume/Pump from the scheduler or
-// pump threads; all safe concurrently. OnDoorbell never waits for the GPU.
+// pump threads; all safe concurrently. OnDoorbell never waits for the GPU, never allocates, and
+// makes no system call other than the hardware doorbell store (and, once per busy period, a
+// futex wake of the pump thread if it sleeps).
+//
+// Pump thread: one per process, started by the first Create() (and again, lazily, in a forked
+// child, which inherits no thread and gets every XQueue lock re-initialised by pthread_atfork). It
+// polls marker completion of busy queues (20 us while a queue is throttled, backing off to 1 ms
+// otherwise, and blocks when no queue is busy) and reports OnIdle.
+//
+// Lifetime: destroy an XQueue only after Drain() returned ok or after the hardware queue has been
+// destroyed (otherwise its marker signal is leaked on purpose: the CP may still write it).
 #ifndef XQUEUE_XQUEUE_H_
 #define XQUEUE_XQUEUE_H_
 
@@ -78,7 +99,10 @@ class XQueue {
   virtual ~XQueue() = default;
 
   // Creates an XQueue over an application-visible soft queue and a hardware queue of ours.
-  // `lever` may be null (Level-1 only). `listener` may be null.
+  // `lever` may be null (Level-1 only). `listener` may be null. Returns null (one error line
+  // logged) on bad input — a missing RuntimeOps function, a null queue, a ring size that is not a
+  // power of two — or when the marker signal cannot be created; the caller then passes the queue
+  // through unscheduled. threshold/batch are clamped to 1..4096 / 1..threshold. `ops` is copied.
   static std::unique_ptr<XQueue> Create(const RuntimeOps* ops, hsa_queue_t* soft, hsa_queue_t* hw,
                                         const XQueueOptions& options, Listener* listener,
                                         std::unique_ptr<levels::Lever> lever);
@@ -101,6 +125,11 @@ class XQueue {
   // True if the queue has packets held or in flight and is not blocked on an unsatisfied
   // barrier-AND/OR dependency (a waiting queue must not keep others suspended).
   virtual bool HasRunnableWork() const = 0;
+
+  // True if a packet whose completion signal is `signal` is held in the soft ring or forwarded and
+  // not yet consumed by the CP (so releasing / resuming this queue lets it complete). Lets the
+  // scheduler release the producer of a signal a higher-priority queue waits on.
+  virtual bool HoldsSignalProducer(hsa_signal_t signal) const = 0;
 
   // For destroy / exit: resume, forward everything, and wait (bounded) until the hardware queue has
   // consumed it all. kBusy on timeout (packets are still in the hardware ring, none lost).

@@ -1,0 +1,306 @@
+// XQueue behaviour over the fake runtime: forwarding, Level-1, markers, suspension, barriers, drain.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "tests/xqueue/fake_runtime.h"
+#include "xqueue/xqueue.h"
+
+namespace hsapreempt::xq::test {
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ull;
+
+struct Rig {
+  Rig(uint32_t soft_size, uint32_t hw_size, uint32_t parallel, XQueueOptions opts,
+      std::unique_ptr<levels::Lever> lever = nullptr, Listener* listener = nullptr)
+      : soft(soft_size), hw(hw_size), cp(&hw, parallel) {
+    xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, opts, listener, std::move(lever));
+  }
+  ~Rig() {
+    if (xq) {
+      EXPECT_TRUE(xq->Drain(5 * kSecond).ok());
+    }
+    xq.reset();
+  }
+  uint64_t Kernel(uint64_t ns = 0, hsa_signal_t sig = {0}, bool barrier = false) {
+    return SubmitKernel(&soft, xq.get(), ns, sig, barrier);
+  }
+  FakeQueue soft;
+  FakeQueue hw;
+  FakeCp cp;
+  std::unique_ptr<XQueue> xq;
+};
+
+XQueueOptions Opts(uint32_t threshold, uint32_t batch, bool hold = true) {
+  XQueueOptions o;
+  o.hold_enabled = hold;
+  o.threshold = threshold;
+  o.batch = batch;
+  return o;
+}
+
+TEST(XQueueTest, RejectsBadInput) {
+  FakeQueue soft(64), hw(64);
+  RuntimeOps partial = *FakeOps();
+  partial.signal_create = nullptr;
+  EXPECT_EQ(XQueue::Create(&partial, &soft.q, &hw.q, Opts(16, 8), nullptr, nullptr), nullptr);
+  EXPECT_EQ(XQueue::Create(FakeOps(), nullptr, &hw.q, Opts(16, 8), nullptr, nullptr), nullptr);
+  hsa_queue_t odd = hw.q;
+  odd.size = 48;
+  EXPECT_EQ(XQueue::Create(FakeOps(), &soft.q, &odd, Opts(16, 8), nullptr, nullptr), nullptr);
+  // Out-of-range Level-1 options are clamped, not fatal.
+  auto q = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(0, 99), nullptr, nullptr);
+  EXPECT_NE(q, nullptr);
+}
+
+TEST(XQueueTest, ForwardsInOrderExactlyOnceWithManyProducersAndWraps) {
+  constexpr int kProducers = 8;
+  constexpr uint64_t kPerProducer = 4000;  // 32000 packets through a 32-slot ring: 1000 wraps
+  int64_t signals_before = LiveSignals();
+  {
+    Rig rig(32, 32, 8, Opts(16, 4));
+    ASSERT_NE(rig.xq, nullptr);
+    std::vector<std::thread> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.emplace_back([&rig, p] {
+        std::mt19937 rng(p);
+        for (uint64_t i = 0; i < kPerProducer; ++i) {
+          // Occasionally dawdle between reserving and publishing: out-of-order publication.
+          uint64_t idx = SubmitKernel(&rig.soft, rig.xq.get(), 0, {0}, false);
+          ASSERT_NE(idx, UINT64_MAX);
+          if (rng() % 64 == 0) std::this_thread::yield();
+        }
+      });
+    }
+    for (auto& t : producers) t.join();
+    ASSERT_TRUE(rig.xq->Drain(10 * kSecond).ok());
+    const uint64_t total = kProducers * kPerProducer;
+    EXPECT_EQ(rig.cp.app_started.load(), total);
+    EXPECT_EQ(rig.cp.app_completed.load(), total);
+    EXPECT_EQ(rig.cp.order_errors.load(), 0u);
+    EXPECT_EQ(rig.cp.expected_seq.load(), total);
+    XQueueStats s = rig.xq->stats();
+    EXPECT_EQ(s.submitted, total);
+    EXPECT_EQ(s.forwarded, total);
+    EXPECT_EQ(s.held, 0u);
+    EXPECT_EQ(s.in_flight, 0u);
+    EXPECT_LE(rig.cp.max_in_flight.load(), 16u);
+    EXPECT_EQ(rig.cp.barriers.load(), s.markers);
+  }
+  EXPECT_EQ(LiveSignals(), signals_before);  // marker signal destroyed after a clean drain
+}
+
+TEST(XQueueTest, ThresholdBoundsPacketsInFlight) {
+  Rig rig(256, 256, 64, Opts(16, 8));
+  for (int i = 0; i < 300; ++i) ASSERT_NE(rig.Kernel(200'000), UINT64_MAX);
+  ASSERT_TRUE(rig.xq->Drain(30 * kSecond).ok());
+  EXPECT_EQ(rig.cp.app_completed.load(), 300u);
+  // Never more than threshold application packets in the ring or running...
+  EXPECT_LE(rig.cp.max_in_flight.load(), 16u);
+  // ...and the throttle really lets work overlap (batches of 8 on top of what runs).
+  EXPECT_GE(rig.cp.max_in_flight.load(), 8u);
+  EXPECT_EQ(rig.cp.order_errors.load(), 0u);
+}
+
+TEST(XQueueTest, UnthrottledQueueForwardsAllAtOnceWithFewMarkers) {
+  Rig rig(1024, 1024, 1024, Opts(16, 8, /*hold=*/false));
+  for (int i = 0; i < 500; ++i) ASSERT_NE(rig.Kernel(2'000'000), UINT64_MAX);
+  // Level "none": nothing is held even beyond the threshold.
+  EXPECT_EQ(rig.xq->stats().held, 0u);
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.max_in_flight.load() > 100; }));
+  rig.xq->Suspend();  // observe only: no effect
+  EXPECT_FALSE(rig.xq->suspended());
+  ASSERT_TRUE(rig.xq->Drain(30 * kSecond).ok());
+  EXPECT_LE(rig.xq->stats().markers, 500u / 8 + 10);
+}
+
+TEST(XQueueTest, MarkerOverheadIsAboutOnePerBatch) {
+  Rig rig(256, 256, 64, Opts(4096, 8));
+  uint64_t t0 = common::MonotonicRawNs();
+  constexpr int kPackets = 20000;
+  for (int i = 0; i < kPackets; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  uint64_t elapsed_us = (common::MonotonicRawNs() - t0) / 1000;
+  ASSERT_TRUE(rig.xq->Drain(10 * kSecond).ok());
+  uint64_t markers = rig.xq->stats().markers;
+  // One per batch, plus at most one per pump poll (>= 50 us apart), plus the drain's.
+  EXPECT_LE(markers, kPackets / 8 + elapsed_us / 50 + 2) << "elapsed " << elapsed_us << " us";
+  printf("markers: %llu for %d packets (%.3f per packet) in %llu us\n",
+         static_cast<unsigned long long>(markers), kPackets,
+         static_cast<double>(markers) / kPackets, static_cast<unsigned long long>(elapsed_us));
+}
+
+TEST(XQueueTest, SuspendHoldsEverythingAndResumeReleases) {
+  auto lever = std::make_unique<FakeLever>();
+  FakeLever* lv = lever.get();
+  Rig rig(64, 64, 8, Opts(16, 8), std::move(lever));
+  rig.xq->Suspend();
+  EXPECT_TRUE(rig.xq->suspended());
+  EXPECT_EQ(lv->engages.load(), 1);
+  EXPECT_TRUE(rig.xq->stats().lever_engaged);
+  for (int i = 0; i < 40; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(rig.cp.app_started.load(), 0u);
+  XQueueStats s = rig.xq->stats();
+  EXPECT_EQ(s.held, 40u);
+  EXPECT_EQ(s.forwarded, 0u);
+  EXPECT_TRUE(rig.xq->HasRunnableWork());
+  rig.xq->Suspend();  // idempotent
+  EXPECT_EQ(rig.xq->stats().suspensions, 1u);
+  rig.xq->Resume();
+  EXPECT_FALSE(rig.xq->suspended());
+  EXPECT_EQ(lv->releases.load(), 1);
+  EXPECT_FALSE(rig.xq->stats().lever_engaged);
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() == 40; }));
+  EXPECT_EQ(rig.cp.order_errors.load(), 0u);
+}
+
+TEST(XQueueTest, SuspendLetsInFlightWorkFinishAndHoldsTheRest) {
+  Rig rig(64, 64, 64, Opts(16, 8));
+  for (int i = 0; i < 40; ++i) ASSERT_NE(rig.Kernel(2'000'000), UINT64_MAX);
+  rig.xq->Suspend();
+  EXPECT_TRUE(WaitFor([&] { return rig.xq->stats().in_flight == 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  uint64_t done = rig.cp.app_completed.load();
+  EXPECT_EQ(done, 16u);  // the first threshold's worth ran; nothing after the suspension
+  EXPECT_EQ(rig.xq->stats().held, 24u);
+  rig.xq->Resume();
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() == 40; }));
+}
+
+TEST(XQueueTest, LeverFailureFallsBackToLevel1) {
+  auto lever = std::make_unique<FakeLever>();
+  FakeLever* lv = lever.get();
+  lv->fail_engage.store(true);
+  Rig rig(64, 64, 8, Opts(16, 8), std::move(lever));
+  EXPECT_EQ(rig.xq->lever_kind(), levels::LeverKind::kUpdateQueue);
+  rig.xq->Suspend();
+  EXPECT_EQ(rig.xq->lever_kind(), levels::LeverKind::kNone);
+  EXPECT_FALSE(lv->engaged());
+  EXPECT_GE(lv->releases.load(), 1);  // left released
+  EXPECT_FALSE(rig.xq->stats().lever_engaged);
+  // Level-1 still holds.
+  for (int i = 0; i < 10; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(rig.cp.app_started.load(), 0u);
+  rig.xq->Resume();
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() == 10; }));
+  // For good: a later suspension does not try the lever again.
+  rig.xq->Suspend();
+  rig.xq->Resume();
+  EXPECT_EQ(lv->engages.load(), 1);
+}
+
+TEST(XQueueTest, WaitingBarrierIsNotRunnableWork) {
+  Rig rig(64, 64, 8, Opts(16, 8));
+  EXPECT_FALSE(rig.xq->HasRunnableWork());  // empty
+  hsa_signal_t dep = MakeSignal(1);
+  hsa_signal_t done = MakeSignal(1);
+  ASSERT_NE(SubmitBarrier(&rig.soft, rig.xq.get(), false, &dep, 1, {0}), UINT64_MAX);
+  ASSERT_NE(rig.Kernel(0, done), UINT64_MAX);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(rig.cp.app_started.load(), 0u);   // the CP is blocked on the barrier...
+  EXPECT_FALSE(rig.xq->HasRunnableWork());    // ...so the queue cannot use the GPU
+  ToFake(dep)->value.store(0);                // satisfied by someone else
+  EXPECT_TRUE(WaitFor([&] { return ToFake(done)->value.load() == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return !rig.xq->HasRunnableWork(); }));
+  // A held barrier at the head of a suspended queue is not runnable either; a held kernel is.
+  rig.xq->Suspend();
+  ToFake(dep)->value.store(1);
+  ASSERT_NE(SubmitBarrier(&rig.soft, rig.xq.get(), true, &dep, 1, {0}), UINT64_MAX);
+  EXPECT_FALSE(rig.xq->HasRunnableWork());
+  ToFake(dep)->value.store(0);
+  EXPECT_TRUE(rig.xq->HasRunnableWork());
+  rig.xq->Resume();
+  ASSERT_TRUE(rig.xq->Drain(5 * kSecond).ok());
+  FreeSignal(dep);
+  FreeSignal(done);
+}
+
+TEST(XQueueTest, HoldsSignalProducer) {
+  Rig rig(64, 64, 8, Opts(16, 8));
+  hsa_signal_t produced = MakeSignal(1);
+  hsa_signal_t other = MakeSignal(1);
+  rig.xq->Suspend();
+  ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  ASSERT_NE(rig.Kernel(0, produced), UINT64_MAX);
+  EXPECT_TRUE(rig.xq->HoldsSignalProducer(produced));
+  EXPECT_FALSE(rig.xq->HoldsSignalProducer(other));
+  EXPECT_FALSE(rig.xq->HoldsSignalProducer(hsa_signal_t{0}));
+  rig.xq->Resume();
+  EXPECT_TRUE(WaitFor([&] { return ToFake(produced)->value.load() == 0; }));
+  EXPECT_FALSE(rig.xq->HoldsSignalProducer(produced));
+  ASSERT_TRUE(rig.xq->Drain(5 * kSecond).ok());
+  FreeSignal(produced);
+  FreeSignal(other);
+}
+
+TEST(XQueueTest, DrainForwardsHeldPacketsAndTimesOutWhenTheGpuStalls) {
+  Rig rig(64, 64, 8, Opts(16, 8));
+  rig.xq->Suspend();
+  for (int i = 0; i < 30; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  EXPECT_TRUE(rig.xq->Drain(5 * kSecond).ok());
+  EXPECT_FALSE(rig.xq->suspended());
+  EXPECT_EQ(rig.cp.app_completed.load(), 30u);
+  // A stalled device: Drain gives up in time, loses nothing, and finishes once it moves again.
+  rig.cp.set_paused(true);
+  for (int i = 0; i < 5; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  uint64_t t0 = common::MonotonicRawNs();
+  common::Status st = rig.xq->Drain(20'000'000);
+  uint64_t took = common::MonotonicRawNs() - t0;
+  EXPECT_EQ(st.code(), common::Status::Code::kBusy);
+  EXPECT_LT(took, 500'000'000u);
+  rig.cp.set_paused(false);
+  EXPECT_TRUE(rig.xq->Drain(5 * kSecond).ok());
+  EXPECT_EQ(rig.cp.app_completed.load(), 35u);
+  EXPECT_EQ(rig.cp.order_errors.load(), 0u);
+}
+
+TEST(XQueueTest, ListenerSeesBusyThenIdle) {
+  FakeListener listener;
+  Rig rig(64, 64, 8, Opts(16, 8), nullptr, &listener);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 5; ++i) ASSERT_NE(rig.Kernel(100'000), UINT64_MAX);
+    EXPECT_TRUE(listener.busy.load());
+    EXPECT_TRUE(WaitFor([&] { return !listener.busy.load(); }));
+    EXPECT_EQ(rig.cp.app_completed.load(), 5u * (round + 1));
+  }
+  EXPECT_EQ(listener.busy_calls.load(), 3);
+  EXPECT_EQ(listener.idle_calls.load(), 3);
+}
+
+// A forked child inherits no pump thread: it must start its own and still release held packets.
+TEST(XQueueTest, ForkedChildGetsItsOwnPump) {
+  Rig warm(64, 64, 8, Opts(16, 8));  // the parent's pump is running
+  ASSERT_NE(warm.Kernel(0), UINT64_MAX);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 0;
+    {
+      FakeQueue soft(32), hw(32);
+      FakeCp cp(&hw, 4);
+      auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(4, 2), nullptr, nullptr);
+      if (!xq) _exit(2);
+      for (int i = 0; i < 200; ++i) {
+        if (SubmitKernel(&soft, xq.get(), 10'000, {0}, false) == UINT64_MAX) _exit(3);
+      }
+      if (!WaitFor([&] { return cp.app_completed.load() == 200; }, 5000)) rc = 4;
+      if (cp.order_errors.load() != 0) rc = 5;
+      if (!xq->Drain(kSecond).ok()) rc = 6;
+    }
+    _exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace hsapreempt::xq::test
