@@ -440,7 +440,7 @@ uint64_t SchedulerImpl::Evaluate() {
     if (want && !lq->applied_suspended) {
       q->Suspend();
       lq->applied_suspended = true;
-      lq->suspended_at_ns = now;
+      lq->suspended_at_ns = common::MonotonicRawNs();  // after the lever engaged
       Store(e->suspended, 1u);
       Store(e->preemptions, Load(e->preemptions) + 1);
       changed = true;

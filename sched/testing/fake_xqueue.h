@@ -36,6 +36,7 @@ class FakeXQueue : public xq::XQueue {
   bool suspended() const override { return suspended_.load(); }
   void Pump() override {}
   bool HasRunnableWork() const override { return runnable_.load(); }
+  bool HoldsSignalProducer(hsa_signal_t) const override { return false; }
   common::Status Drain(uint64_t) override { return common::Status::Ok(); }
   xq::XQueueStats stats() const override {
     xq::XQueueStats s;

@@ -1,0 +1,250 @@
+// The scheduler thread over fake XQueues: in-process and across forked processes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/clock.h"
+#include "sched/board.h"
+#include "sched/scheduler_internal.h"
+#include "sched/testing/fake_xqueue.h"
+#include "tests/sched/test_util.h"
+
+namespace hsapreempt::sched {
+namespace {
+
+using testing::FakeXQueue;
+using testing::ScopedBoardName;
+using testing::WaitFor;
+
+common::Config TestConfig(const std::string& board, bool cross_process = true) {
+  common::Config c;
+  c.board = board;
+  c.cross_process = cross_process;
+  c.l2_hysteresis_us = 0;
+  return c;
+}
+
+QueueAttrs Prio(int p) {
+  QueueAttrs a;
+  a.priority = p;
+  return a;
+}
+
+class SchedulerTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SchedulerTest, HighQueueWithWorkSuspendsLowOneUntilIdle) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  EXPECT_EQ(s->board_shared(), GetParam());
+  FakeXQueue high, low;
+  s->AddQueue(&high, Prio(90));
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&low);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(low.suspended());
+  s->OnBusy(&high);
+  EXPECT_TRUE(WaitFor([&] { return low.suspended(); }));
+  EXPECT_FALSE(high.suspended());
+  s->OnIdle(&high);
+  EXPECT_TRUE(WaitFor([&] { return !low.suspended(); }));
+  s->RemoveQueue(&high);
+  s->RemoveQueue(&low);
+  s->Stop();
+}
+
+TEST_P(SchedulerTest, QueueBlockedOnABarrierHoldsNobody) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  FakeXQueue high, low;
+  high.set_runnable(false);  // waiting on a signal the low queue will produce
+  s->AddQueue(&high, Prio(90));
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&low);
+  s->OnBusy(&high);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(low.suspended()) << "a blocked queue must not keep its producer suspended";
+  high.set_runnable(true);  // the dependency resolved
+  EXPECT_TRUE(WaitFor([&] { return low.suspended(); }));
+  s->Stop();
+}
+
+TEST_P(SchedulerTest, PriorityChangesApplyAndStopResumesEverything) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  FakeXQueue a, b;
+  s->AddQueue(&a, Prio(50));
+  s->AddQueue(&b, Prio(40));
+  s->OnBusy(&a);
+  s->OnBusy(&b);
+  EXPECT_TRUE(WaitFor([&] { return b.suspended() && !a.suspended(); }));
+  EXPECT_TRUE(s->SetQueueAttrs(&b, Prio(60)).ok());
+  EXPECT_TRUE(WaitFor([&] { return a.suspended() && !b.suspended(); }));
+  EXPECT_FALSE(s->SetQueueAttrs(&b, Prio(100)).ok());
+  FakeXQueue stranger;
+  EXPECT_FALSE(s->SetQueueAttrs(&stranger, Prio(1)).ok());
+  s->Stop();
+  EXPECT_FALSE(a.suspended());
+  EXPECT_FALSE(b.suspended());
+  s->Stop();  // idempotent
+}
+
+INSTANTIATE_TEST_SUITE_P(InProcessAndBoard, SchedulerTest, ::testing::Bool());
+
+TEST(SchedulerHysteresisTest, HardwareLeverStaysEngagedForTheHysteresis) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  common::Config c = TestConfig(n.name(), false);
+  c.l2_hysteresis_us = 100'000;
+  ASSERT_TRUE(s->Start(c, 0).ok());
+  FakeXQueue high, low(levels::LeverKind::kUpdateQueue);
+  s->AddQueue(&high, Prio(90));
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&low);
+  s->OnBusy(&high);
+  ASSERT_TRUE(WaitFor([&] { return low.suspended(); }));
+  s->OnIdle(&high);
+  ASSERT_TRUE(WaitFor([&] { return !low.suspended(); }));
+  const uint64_t down_ns = low.last_resume_ns() - low.last_suspend_ns();
+  EXPECT_GE(down_ns, 100'000'000u);
+  EXPECT_LT(down_ns, 1'000'000'000u);
+  s->Stop();
+}
+
+TEST(SchedulerBoardTest, SetThroughTheBoardIsAppliedByTheOwner) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name()), 0).ok());
+  FakeXQueue a, b;
+  s->AddQueue(&a, Prio(50));
+  s->AddQueue(&b, Prio(40));
+  s->OnBusy(&a);
+  s->OnBusy(&b);
+  ASSERT_TRUE(WaitFor([&] { return b.suspended(); }));
+  // What `hsapreempt set` does: write the entry, bump, wake.
+  std::unique_ptr<Board> board;
+  ASSERT_TRUE(Board::OpenShared(n.name(), false, &board).ok());
+  for (uint32_t i = 0; i < kBoardMaxQueues; ++i) {
+    if (Load(board->queue(i)->id) != 0 && Load(board->queue(i)->priority) == 40) {
+      Store(board->queue(i)->priority, 70);
+    }
+  }
+  board->BumpAndWake();
+  EXPECT_TRUE(WaitFor([&] { return a.suspended() && !b.suspended(); }));
+  s->Stop();
+}
+
+TEST(SchedulerBoardTest, WeightedSharesFollowWeights) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  common::Config c = TestConfig(n.name());
+  c.policy = common::PolicyChoice::kWeighted;
+  c.policy_set = true;
+  ASSERT_TRUE(s->Start(c, 0).ok());
+  FakeXQueue a, b;
+  QueueAttrs wa, wb;
+  wa.weight = 3;
+  wb.weight = 1;
+  s->AddQueue(&a, wa);
+  s->AddQueue(&b, wb);
+  s->OnBusy(&a);
+  s->OnBusy(&b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  std::unique_ptr<Board> board;
+  ASSERT_TRUE(Board::OpenShared(n.name(), false, &board).ok());
+  double sa = 0, sb = 0;
+  for (uint32_t i = 0; i < kBoardMaxQueues; ++i) {
+    const BoardQueue* q = board->queue(i);
+    if (Load(q->id) == 0) continue;
+    (Load(q->weight) == 3 ? sa : sb) = static_cast<double>(Load(q->service_ns));
+  }
+  ASSERT_GT(sa + sb, 0);
+  EXPECT_NEAR(sa / (sa + sb), 0.75, 0.05) << "a " << sa << " b " << sb;
+  EXPECT_GT(a.suspend_calls(), 5u);
+  EXPECT_GT(b.suspend_calls(), 5u);
+  s->Stop();
+}
+
+// A child process registers a high-priority queue with work; our low queue is suspended. When
+// the child is killed (and left a zombie), the low queue resumes within a second.
+TEST(SchedulerCrossProcessTest, KilledHighPriorityProcessReleasesOthersWithinASecond) {
+  ScopedBoardName n;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    auto cs = NewScheduler();
+    if (!cs->Start(TestConfig(n.name()), 0).ok()) _exit(1);
+    FakeXQueue high;
+    cs->AddQueue(&high, Prio(90));
+    cs->OnBusy(&high);
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name()), 0).ok());
+  FakeXQueue low;
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&low);
+  ASSERT_TRUE(WaitFor([&] { return low.suspended(); })) << "the child's queue must count";
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(child, SIGKILL);
+  EXPECT_TRUE(WaitFor([&] { return !low.suspended(); }, 3000));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(waited, std::chrono::seconds(1))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms";
+  waitpid(child, nullptr, 0);
+  s->Stop();
+  close(ready[0]);
+  close(ready[1]);
+}
+
+// The process-wide scheduler in a forked child: the child forgets the parent's state, registers
+// anew when it adds a queue, and then takes part in decisions on the shared board.
+TEST(SchedulerCrossProcessTest, ForkedChildReRegistersLazily) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name()), 0).ok());
+  FakeXQueue low;
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&low);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    s->AtForkChild();
+    FakeXQueue high;
+    s->AddQueue(&high, Prio(90));  // restarts with the same configuration
+    s->OnBusy(&high);
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    usleep(300000);
+    s->OnIdle(&high);
+    usleep(300000);
+    s->Stop();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  EXPECT_TRUE(WaitFor([&] { return low.suspended(); }));
+  EXPECT_TRUE(WaitFor([&] { return !low.suspended(); }));
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  s->Stop();
+  close(ready[0]);
+  close(ready[1]);
+}
+
+}  // namespace
+}  // namespace hsapreempt::sched
