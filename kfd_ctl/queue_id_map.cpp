@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "common/config.h"
 #include "common/log.h"
 
 namespace hsapreempt::kfd {
@@ -47,7 +48,11 @@ QueueIdMapper::~QueueIdMapper() {
 }
 
 QueueIdMapper& QueueIdMapper::Get() {
-  static auto* mapper = new QueueIdMapper(&Device::Get());  // never destroyed
+  static auto* mapper = [] {
+    QueueIdMapperOptions options;
+    options.enable_debug_trap = common::Config::FromEnvironment().l2_mode == common::L2Mode::kSuspend;
+    return new QueueIdMapper(&Device::Get(), options);  // never destroyed
+  }();
   return *mapper;
 }
 
@@ -81,6 +86,10 @@ QueueMapping QueueIdMapper::EndQueueCreate(uint64_t ring_base, uint64_t ring_byt
     return m;
   }
   std::string snapshot_why;
+  if (options_.enable_debug_trap && device_->HasDbgTrapAbi() && !device_->dbg_trap_enabled()) {
+    common::Status s = device_->DbgTrapEnable();
+    if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: enabling the debug trap failed: %s", s.ToString().c_str());
+  }
   if (device_->dbg_trap_enabled()) {
     std::vector<abi::QueueSnapshotEntry> entries;
     common::Status s = device_->QueueSnapshot(&entries);

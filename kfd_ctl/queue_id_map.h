@@ -44,6 +44,10 @@ struct QueueMapping {
 
 struct QueueIdMapperOptions {
   bool trust_creation_order = false;  // see above; off by default
+  // Enable the debug trap (lazily, at the first creation) so the snapshot method works. The
+  // process-wide mapper sets this when HSAPREEMPT_L2_MODE=suspend — the user's explicit opt-in
+  // into debug-trap use — since the suspend lever needs the debug trap anyway.
+  bool enable_debug_trap = false;
 };
 
 class QueueIdMapper {
@@ -56,7 +60,8 @@ class QueueIdMapper {
   QueueIdMapper(const QueueIdMapper&) = delete;
   QueueIdMapper& operator=(const QueueIdMapper&) = delete;
 
-  // The process-wide mapper over Device::Get(). Never destroyed.
+  // The process-wide mapper over Device::Get() (options from the environment, see above). Never
+  // destroyed.
   static QueueIdMapper& Get();
 
   void BeginQueueCreate();

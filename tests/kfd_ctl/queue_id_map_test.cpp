@@ -197,6 +197,24 @@ TEST(QueueIdMapperTest, SnapshotPreferredWhenDebugTrapEnabled) {
   EXPECT_EQ(m.method, "snapshot");
 }
 
+TEST(QueueIdMapperTest, SuspendModeOptInEnablesDebugTrapForSnapshot) {
+  for (uint32_t minor : {11u, 14u}) {
+    auto b = std::make_unique<FakeBackend>(1, minor);
+    FakeBackend* fake = b.get();
+    Device device(std::move(b), "");
+    QueueIdMapperOptions options;
+    options.enable_debug_trap = true;
+    QueueIdMapper mapper(&device, options);
+    mapper.BeginQueueCreate();
+    fake->queues[0].ring_base = 0x300000;
+    fake->queues[0].ring_size = 4096;
+    QueueMapping m = mapper.EndQueueCreate(0x300000, 4096);  // no sysfs tree at all
+    EXPECT_EQ(m.known, minor >= 13) << m.method;
+    EXPECT_EQ(device.dbg_trap_enabled(), minor >= 13);
+    if (minor < 13) EXPECT_EQ(fake->calls(abi::kIocDbgTrap), 0);
+  }
+}
+
 TEST(QueueIdMapperTest, ForkWhileAnotherThreadCreatesDoesNotDeadlockTheChild) {
   MapperFixture f(11);
   std::thread creator([&] {
