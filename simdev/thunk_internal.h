@@ -18,7 +18,6 @@ class Device;
 constexpr uint32_t kCpuNode = 0;
 constexpr uint32_t kGpuNode = 1;
 constexpr uint32_t kNumNodes = 2;
-constexpr uint32_t kGpuId = 0x5e1d;  // KFD gpu_id of the simulated GPU (any stable nonzero value)
 
 // The shared device model, or nullptr (logged once) if it cannot be attached.
 Device* GetDevice();

@@ -13,6 +13,7 @@
 #include "simdev/cp.h"
 #include "simdev/log.h"
 #include "simdev/model/device.h"
+#include "simdev/model/kfd_control.h"
 #include "simdev/queue_registry.h"
 #include "simdev/thunk_internal.h"
 
@@ -147,6 +148,8 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtDestroyQueue(HSA_QUEUEID queue_id) {
     SIM_LOG(kWarn, "hsaKmtDestroyQueue(%llu): no such queue", (unsigned long long)queue_id);
     return HSAKMT_STATUS_INVALID_PARAMETER;
   }
+  // The driver blocks destroying a debug-trap-suspended queue until it is resumed (bounded).
+  KfdWaitQueueDestroyable(info.kfd_queue_id);
   // First the CP lets go of the ring, then the device drops the queue's pending work.
   Cp::Instance().RemoveQueue(info.kfd_queue_id);
   Device* dev = GetDevice();
@@ -163,15 +166,18 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtUpdateQueue(HSA_QUEUEID queue_id, HSAuint32 perce
     SIM_LOG(kWarn, "hsaKmtUpdateQueue(%llu): no such queue", (unsigned long long)queue_id);
     return HSAKMT_STATUS_INVALID_PARAMETER;
   }
-  if (percent > 100) return HSAKMT_STATUS_INVALID_PARAMETER;
-  Device* dev = GetDevice();
-  if (dev == nullptr) return HSAKMT_STATUS_ERROR;
-  uint64_t now = NowNs();
-  int err = dev->SetQueuePriority(info.slot, KfdPriority(priority), now);
-  if (err == 0) err = dev->SetQueueActive(info.slot, percent > 0, now);
-  if (err != 0) return FromErrno(err);
-  SetQueuePercent(info.kfd_queue_id, percent);
-  return HSAKMT_STATUS_SUCCESS;
+  uint32_t kfd_prio = KfdPriority(priority);
+  // The same code as the UPDATE_QUEUE ioctl emulation: one runlist update.
+  int err = KfdUpdateQueue(info.kfd_queue_id, percent, kfd_prio);
+  if (err == 0 && kfd_prio != info.priority) {
+    Device* dev = GetDevice();
+    err = dev != nullptr ? dev->SetQueuePriority(info.slot, kfd_prio, NowNs()) : ENODEV;
+    if (err == 0 && LookupQueueInfo(info.kfd_queue_id, &info)) {
+      info.priority = kfd_prio;
+      InsertQueueInfo(info);
+    }
+  }
+  return FromErrno(err);
 }
 
 SIM_EXPORT HSAKMT_STATUS hsaKmtSetQueueCUMask(HSA_QUEUEID queue_id, HSAuint32 mask_count,
@@ -185,9 +191,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtSetQueueCUMask(HSA_QUEUEID queue_id, HSAuint32 ma
   if (mask == nullptr || mask_count == 0 || mask_count % 32 != 0) {
     return HSAKMT_STATUS_INVALID_PARAMETER;
   }
-  Device* dev = GetDevice();
-  if (dev == nullptr) return HSAKMT_STATUS_ERROR;
-  return FromErrno(dev->SetCuMask(info.slot, mask, mask_count, NowNs()));
+  return FromErrno(KfdSetQueueCuMask(info.kfd_queue_id, mask, mask_count));
 }
 
 }  // namespace simdev
