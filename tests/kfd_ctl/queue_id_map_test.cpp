@@ -211,7 +211,9 @@ TEST(QueueIdMapperTest, SuspendModeOptInEnablesDebugTrapForSnapshot) {
     QueueMapping m = mapper.EndQueueCreate(0x300000, 4096);  // no sysfs tree at all
     EXPECT_EQ(m.known, minor >= 13) << m.method;
     EXPECT_EQ(device.dbg_trap_enabled(), minor >= 13);
-    if (minor < 13) EXPECT_EQ(fake->calls(abi::kIocDbgTrap), 0);
+    if (minor < 13) {
+      EXPECT_EQ(fake->calls(abi::kIocDbgTrap), 0);
+    }
   }
 }
 
