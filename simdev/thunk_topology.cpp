@@ -207,10 +207,12 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtGetNodeIoLinkProperties(HSAuint32 node, HSAuint32
 SIM_EXPORT HSAKMT_STATUS hsaKmtGetTileConfig(HSAuint32 node, HsaGpuTileConfig* config) {
   if (config == nullptr) return HSAKMT_STATUS_INVALID_PARAMETER;
   if (node != kGpuNode) return HSAKMT_STATUS_INVALID_NODE_UNIT;
-  // No tiling tables on a compute-only simulated device: report empty tables, gfx9 values.
+  // No tiling tables (gfx9 has none); GB_ADDR_CONFIG is the gfx9 golden value (4 pipes, 256 B
+  // pipe interleave, 16 banks, 4 SEs): ROCr's image addrlib asserts on the interleave when HIP
+  // initialises it.
   config->NumTileConfigs = 0;
   config->NumMacroTileConfigs = 0;
-  config->GbAddrConfig = 0x26010011;
+  config->GbAddrConfig = 0x2a114042;
   config->NumBanks = 16;
   config->NumRanks = 1;
   return HSAKMT_STATUS_SUCCESS;
