@@ -129,7 +129,9 @@ class XQueue {
   // True if a packet whose completion signal is `signal` is held in the soft ring or forwarded and
   // not yet consumed by the CP (so releasing / resuming this queue lets it complete). Lets the
   // scheduler release the producer of a signal a higher-priority queue waits on.
-  virtual bool HoldsSignalProducer(hsa_signal_t signal) const = 0;
+  // Not pure, so existing XQueue implementations (test doubles, pass-through forwarders) compile
+  // unchanged; such an implementation holds nothing.
+  virtual bool HoldsSignalProducer(hsa_signal_t signal) const { return false; }
 
   // For destroy / exit: resume, forward everything, and wait (bounded) until the hardware queue has
   // consumed it all. kBusy on timeout (packets are still in the hardware ring, none lost).
