@@ -6,7 +6,9 @@
 // installing anything: the program runs exactly as without the tool. (Returning false would make
 // ROCr list us as a failed tool to later tools and dlclose us, and the public C API would vanish;
 // staying loaded but inert is simpler to reason about and reports -ENODEV through that API.)
+#include <dlfcn.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -25,6 +27,7 @@ namespace {
 constexpr uint64_t kUnloadDrainNs = 500'000'000;   // per queue, at unload / exit
 std::mutex g_lifecycle;                             // OnLoad / OnUnload / exit (not the hot path)
 bool g_handlers_registered = false;                 // atexit + pthread_atfork (once per process)
+pid_t g_owner_pid = 0;                              // the process whose queues we virtualized
 
 void FillOps() {
   const CoreApiTable& c = Saved().core;
@@ -56,6 +59,9 @@ void QuiesceLocked(bool tear_down) {
 
 void AtExit() {
   std::lock_guard<std::mutex> lock(g_lifecycle);
+  // A forked child exiting must not drain the parent's queues (it has no CP to wait for, and the
+  // queues belong to the parent's address space on the device).
+  if (getpid() != g_owner_pid) return;
   QuiesceLocked(/*tear_down=*/false);
 }
 
@@ -80,6 +86,23 @@ void ForkChild() {
   if (sched::Scheduler* s = glue::Scheduler()) s->AtForkChild();
 }
 
+// ROCr dlopens tools RTLD_LOCAL, so dlsym(RTLD_DEFAULT, "hsapreempt_...") would not find the
+// public C API. Re-opening ourselves with RTLD_NOLOAD | RTLD_GLOBAL promotes the already-loaded
+// object to the global scope (only OnLoad, OnUnload, HSA_AMD_TOOL_PRIORITY and hsapreempt_* are
+// exported, and ROCr looks tools' entry points up by handle, so this shadows nothing).
+void PromoteToGlobalScope() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&PromoteToGlobalScope), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return;
+  }
+  void* self = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  if (self == nullptr) {
+    HP_LOG(kDebug, "public C API not in the global scope: %s", dlerror());
+  }
+  // The extra reference is kept on purpose (the library is -z nodelete anyway).
+}
+
 bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
   std::lock_guard<std::mutex> lock(g_lifecycle);
   LayerState& state = State();
@@ -94,6 +117,7 @@ bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
   for (const std::string& problem : config.problems) HP_LOG(kWarn, "%s", problem.c_str());
   HP_LOG(kInfo, "loaded into ROCr (tool API %llu): %s",
          static_cast<unsigned long long>(runtime_version), config.Describe().c_str());
+  PromoteToGlobalScope();
   if (!config.enable) {
     HP_LOG(kInfo, "HSAPREEMPT_ENABLE=0: not scheduling; every call passes through");
     return true;
@@ -105,6 +129,7 @@ bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
   }
   FillOps();
   state.table = table;
+  g_owner_pid = getpid();
   if (!g_handlers_registered) {
     g_handlers_registered = true;
     std::atexit(AtExit);

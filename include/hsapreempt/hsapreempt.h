@@ -7,6 +7,9 @@
  *       (hsapreempt_queue_set_priority_fn)dlsym(RTLD_DEFAULT, HSAPREEMPT_QUEUE_SET_PRIORITY_NAME);
  *   if (set_prio) set_prio(queue, 90);   // queue: the hsa_queue_t* hsa_queue_create returned
  *
+ * (The tool makes itself globally visible when ROCr loads it; dlopen("libhsapreempt.so",
+ * RTLD_NOW | RTLD_NOLOAD) and dlsym on that handle works too.)
+ *
  * Every function returns 0 on success or a negative errno:
  *   -EINVAL  bad value (out of range, null queue)
  *   -ENOENT  the queue is not scheduled by hsapreempt (not created through hsa_queue_create while
