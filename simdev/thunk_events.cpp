@@ -23,9 +23,18 @@ struct EventRec {
   bool signaled = false;
 };
 
+// One thread inside hsaKmtWaitOnMultipleEvents.
+struct Waiter {
+  const uint32_t* ids;  // copied: an HsaEvent may be destroyed while someone waits on it
+  HSAuint32 n;
+  bool* activated;  // per event
+  Waiter* next;
+};
+
 struct EventTable {
   std::mutex mu;
   std::condition_variable cv;
+  Waiter* waiters = nullptr;
   EventRec rec[kMaxEvents];
   uint32_t next_hint = 1;
   uint64_t* page = nullptr;  // kMaxEvents mailbox slots
@@ -50,21 +59,29 @@ uint64_t* Page() {
 bool ValidId(uint32_t id) { return id > 0 && id < kMaxEvents; }
 
 // Requires t.mu.
-bool Satisfied(EventTable& t, HsaEvent** events, HSAuint32 n, bool wait_all) {
-  bool any = false;
-  bool all = true;
-  for (HSAuint32 i = 0; i < n; ++i) {
-    uint32_t id = events[i]->EventId;
-    bool s = ValidId(id) && t.rec[id].in_use && t.rec[id].signaled;
-    any |= s;
-    all &= s;
+bool Satisfied(const Waiter& w, bool wait_all) {
+  bool any = false, all = true;
+  for (HSAuint32 i = 0; i < w.n; ++i) {
+    any |= w.activated[i];
+    all &= w.activated[i];
   }
   return wait_all ? all : any;
 }
 
+// Requires t.mu. As KFD's set_event(): activate every waiter on `id`; an auto-reset event stays
+// signalled only when no one was waiting.
 void SetLocked(EventTable& t, uint32_t id) {
-  t.rec[id].signaled = true;
-  t.cv.notify_all();
+  bool had_waiter = false;
+  for (Waiter* w = t.waiters; w != nullptr; w = w->next) {
+    for (HSAuint32 i = 0; i < w->n; ++i) {
+      if (w->ids[i] == id) {
+        w->activated[i] = true;
+        had_waiter = true;
+      }
+    }
+  }
+  t.rec[id].signaled = t.rec[id].manual_reset || !had_waiter;
+  if (had_waiter) t.cv.notify_all();
 }
 
 }  // namespace
@@ -157,26 +174,45 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtQueryEventState(HsaEvent* event) {
 
 SIM_EXPORT HSAKMT_STATUS hsaKmtWaitOnMultipleEvents(HsaEvent* events[], HSAuint32 n, bool wait_all,
                                                     HSAuint32 milliseconds) {
-  if (events == nullptr || n == 0) return HSAKMT_STATUS_INVALID_PARAMETER;
+  if (events == nullptr || n == 0 || n > kMaxEvents) return HSAKMT_STATUS_INVALID_PARAMETER;
   for (HSAuint32 i = 0; i < n; ++i) {
     if (events[i] == nullptr) return HSAKMT_STATUS_INVALID_HANDLE;
   }
   EventTable& t = T();
   std::unique_lock<std::mutex> lock(t.mu);
-  auto ready = [&] { return Satisfied(t, events, n, wait_all); };
-  if (milliseconds == HSA_EVENTTIMEOUT_INFINITE) {
-    t.cv.wait(lock, ready);
-  } else if (!t.cv.wait_for(lock, std::chrono::milliseconds(milliseconds), ready)) {
-    return HSAKMT_STATUS_WAIT_TIMEOUT;
-  }
-  // Consume: auto-reset events that satisfied the wait go back to non-signaled (as KFD does).
   for (HSAuint32 i = 0; i < n; ++i) {
     uint32_t id = events[i]->EventId;
-    if (ValidId(id) && t.rec[id].in_use && t.rec[id].signaled && !t.rec[id].manual_reset) {
-      t.rec[id].signaled = false;
+    if (!ValidId(id) || !t.rec[id].in_use) return HSAKMT_STATUS_INVALID_HANDLE;
+  }
+  bool activated_small[16];
+  uint32_t ids_small[16];
+  bool* activated = n <= 16 ? activated_small : new bool[n];
+  uint32_t* ids = n <= 16 ? ids_small : new uint32_t[n];
+  // As KFD's init_event_waiter(): already-signalled events activate the wait and are consumed.
+  for (HSAuint32 i = 0; i < n; ++i) {
+    ids[i] = events[i]->EventId;
+    EventRec& r = t.rec[ids[i]];
+    activated[i] = r.signaled;
+    if (r.signaled && !r.manual_reset) r.signaled = false;
+  }
+  Waiter self{ids, n, activated, t.waiters};
+  t.waiters = &self;
+  auto ready = [&] { return Satisfied(self, wait_all); };
+  bool ok = true;
+  if (milliseconds == HSA_EVENTTIMEOUT_INFINITE) {
+    t.cv.wait(lock, ready);
+  } else {
+    ok = t.cv.wait_for(lock, std::chrono::milliseconds(milliseconds), ready);
+  }
+  for (Waiter** p = &t.waiters; *p != nullptr; p = &(*p)->next) {
+    if (*p == &self) {
+      *p = self.next;
+      break;
     }
   }
-  return HSAKMT_STATUS_SUCCESS;
+  if (activated != activated_small) delete[] activated;
+  if (ids != ids_small) delete[] ids;
+  return ok ? HSAKMT_STATUS_SUCCESS : HSAKMT_STATUS_WAIT_TIMEOUT;
 }
 
 SIM_EXPORT HSAKMT_STATUS hsaKmtWaitOnEvent(HsaEvent* event, HSAuint32 milliseconds) {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -57,6 +58,27 @@ TEST_F(ThunkTest, ManualResetStaysSignalledAndWakesAWaiter) {
   EXPECT_EQ(hsaKmtWaitOnMultipleEvents(both, 2, true, 10), HSAKMT_STATUS_WAIT_TIMEOUT);
   hsaKmtDestroyEvent(e);
   hsaKmtDestroyEvent(other);
+}
+
+// KFD semantics ROCr depends on: setting an auto-reset event wakes every thread waiting on it
+// (here: two), and then does not stay signalled; a set with nobody waiting is kept for the next
+// wait. (A "first waiter consumes it" event hangs ROCr's hsa_queue_destroy.)
+TEST_F(ThunkTest, SetWakesEveryWaiterOfAnAutoResetEvent) {
+  HsaEvent* e = NewEvent(false);
+  std::atomic<int> woken{0};
+  auto wait = [&] {
+    if (hsaKmtWaitOnEvent(e, 5000) == HSAKMT_STATUS_SUCCESS) woken.fetch_add(1);
+  };
+  std::thread a(wait), b(wait);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both are waiting
+  EXPECT_EQ(hsaKmtSetEvent(e), HSAKMT_STATUS_SUCCESS);
+  a.join();
+  b.join();
+  EXPECT_EQ(woken.load(), 2);
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 10), HSAKMT_STATUS_WAIT_TIMEOUT) << "stayed signalled";
+  EXPECT_EQ(hsaKmtSetEvent(e), HSAKMT_STATUS_SUCCESS);  // nobody waiting: kept
+  EXPECT_EQ(hsaKmtWaitOnEvent(e, 10), HSAKMT_STATUS_SUCCESS);
+  hsaKmtDestroyEvent(e);
 }
 
 TEST_F(ThunkTest, ReportsGpuAndCpuDataCachesAndTileConfig) {
