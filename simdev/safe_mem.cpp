@@ -31,12 +31,16 @@ bool Transfer(void* local, const void* remote, size_t n, bool write) {
 bool SafeRead(const void* src, void* dst, size_t n) {
   if (n == 0) return true;
   if (!Plausible(src, n)) return false;
+  // Kernel objects, kernargs and signals normally live in memory ROCr allocated through us: a
+  // memcpy under the allocation table's lock is ~50x cheaper than the syscall.
+  if (CopyWithinOwnAllocation(dst, src, n, false)) return true;
   return Transfer(dst, src, n, false);
 }
 
 bool SafeWrite(void* dst, const void* src, size_t n) {
   if (n == 0) return true;
   if (!Plausible(dst, n)) return false;
+  if (CopyWithinOwnAllocation(dst, src, n, true)) return true;
   return Transfer(const_cast<void*>(src), dst, n, true);
 }
 

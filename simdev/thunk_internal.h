@@ -29,6 +29,11 @@ bool KfdOpen();
 // page slot); a mailbox outside this process's event page is ignored (foreign signal).
 void SignalEventFromDevice(uint64_t mailbox, uint32_t id);
 
+// Copies n bytes if the application side (dst when to_app, else src) lies inside one live
+// hsaKmtAllocMemory allocation, holding the allocation table so it cannot be freed meanwhile;
+// false (nothing copied) otherwise. The fast path of SafeRead/SafeWrite.
+bool CopyWithinOwnAllocation(void* dst, const void* src, size_t n, bool to_app);
+
 // Memory probes (safe_mem.cpp): never fault on a bad address. True if all `n` bytes were copied.
 bool SafeRead(const void* src, void* dst, size_t n);
 bool SafeWrite(void* dst, const void* src, size_t n);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 
 #include "simdev/log.h"
 #include "simdev/thunk_internal.h"
@@ -23,7 +24,8 @@ struct Range {
 };
 
 struct MemTable {
-  std::mutex mu;
+  // Shared: lookups and the CP's copies out of our own allocations; exclusive: changes.
+  std::shared_mutex mu;
   std::map<uint64_t, Range> ranges;  // by start address
 };
 
@@ -41,6 +43,19 @@ std::map<uint64_t, Range>::iterator Find(MemTable& m, uint64_t p) {
 uint32_t kMappedNodes[1] = {kGpuNode};
 
 }  // namespace
+
+bool CopyWithinOwnAllocation(void* dst, const void* src, size_t n, bool to_app) {
+  MemTable& m = *g_mem;
+  uint64_t app = reinterpret_cast<uint64_t>(to_app ? dst : src);
+  std::shared_lock<std::shared_mutex> lock(m.mu);  // FreeMemory cannot unmap it meanwhile
+  auto it = Find(m, app);
+  if (it == m.ranges.end() || it->second.registered || app + n < app ||
+      app + n > it->first + it->second.size) {
+    return false;
+  }
+  memcpy(dst, src, n);
+  return true;
+}
 
 void ResetMemoryInChild() {
   // The mappings themselves are inherited (copy-on-write); keep tracking them in the child.
@@ -68,7 +83,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtAllocMemory(HSAuint32 node, HSAuint64 size, HsaMe
     return HSAKMT_STATUS_NO_MEMORY;
   }
   MemTable& m = *g_mem;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::shared_mutex> lock(m.mu);
   Range r;
   r.size = bytes;
   r.node = node;
@@ -83,7 +98,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtFreeMemory(void* address, HSAuint64 size) {
   MemTable& m = *g_mem;
   uint64_t bytes = 0;
   {
-    std::lock_guard<std::mutex> lock(m.mu);
+    std::unique_lock<std::shared_mutex> lock(m.mu);
     auto it = m.ranges.find(reinterpret_cast<uint64_t>(address));
     if (it == m.ranges.end() || it->second.registered) {
       SIM_LOG(kWarn, "hsaKmtFreeMemory(%p): not an allocation of this process", address);
@@ -116,7 +131,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtRegisterMemoryWithFlags(void* address, HSAuint64 
                                                        HsaMemFlags flags) {
   if (address == nullptr || size == 0) return HSAKMT_STATUS_INVALID_PARAMETER;
   MemTable& m = *g_mem;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::shared_mutex> lock(m.mu);
   uint64_t a = reinterpret_cast<uint64_t>(address);
   auto it = m.ranges.find(a);
   if (it != m.ranges.end() && !it->second.registered) return HSAKMT_STATUS_SUCCESS;  // ours
@@ -137,7 +152,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtRegisterMemory(void* address, HSAuint64 size) {
 SIM_EXPORT HSAKMT_STATUS hsaKmtDeregisterMemory(void* address) {
   if (address == nullptr) return HSAKMT_STATUS_INVALID_PARAMETER;
   MemTable& m = *g_mem;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::shared_mutex> lock(m.mu);
   auto it = m.ranges.find(reinterpret_cast<uint64_t>(address));
   if (it != m.ranges.end() && it->second.registered) m.ranges.erase(it);
   return HSAKMT_STATUS_SUCCESS;
@@ -147,7 +162,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtQueryPointerInfo(const void* pointer, HsaPointerI
   if (info == nullptr) return HSAKMT_STATUS_INVALID_PARAMETER;
   memset(info, 0, sizeof(*info));
   MemTable& m = *g_mem;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::shared_lock<std::shared_mutex> lock(m.mu);
   auto it = Find(m, reinterpret_cast<uint64_t>(pointer));
   if (it == m.ranges.end()) {
     info->Type = HSA_POINTER_UNKNOWN;
@@ -170,7 +185,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtQueryPointerInfo(const void* pointer, HsaPointerI
 
 SIM_EXPORT HSAKMT_STATUS hsaKmtSetMemoryUserData(const void* pointer, void* user_data) {
   MemTable& m = *g_mem;
-  std::lock_guard<std::mutex> lock(m.mu);
+  std::unique_lock<std::shared_mutex> lock(m.mu);
   auto it = Find(m, reinterpret_cast<uint64_t>(pointer));
   if (it == m.ranges.end()) return HSAKMT_STATUS_INVALID_PARAMETER;
   it->second.user_data = user_data;
