@@ -52,6 +52,7 @@ constexpr uint32_t kMaxQueuesPerProcess = 1024;
 void ResetEventsInChild();
 void ResetMemoryInChild();
 void ResetQueuesInChild();
+void ResetDoorbellsInChild();
 
 }  // namespace simdev
 

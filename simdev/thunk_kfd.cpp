@@ -21,6 +21,7 @@ void ChildAfterFork() {
   ResetEventsInChild();
   ResetMemoryInChild();
   ResetQueuesInChild();
+  ResetDoorbellsInChild();
   Cp::ResetInChild();
 }
 

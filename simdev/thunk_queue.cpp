@@ -21,11 +21,11 @@ namespace simdev {
 namespace {
 
 uint64_t* g_doorbells = nullptr;  // kMaxQueuesPerProcess 64-bit doorbells (inherited by a child)
-std::mutex g_doorbell_mu;
+std::mutex* g_doorbell_mu = new std::mutex();  // replaced in a fork child (may be held at fork)
 std::atomic<bool> g_exiting{false};
 
 uint64_t* Doorbells() {
-  std::lock_guard<std::mutex> lock(g_doorbell_mu);
+  std::lock_guard<std::mutex> lock(*g_doorbell_mu);
   if (g_doorbells == nullptr) {
     void* p = mmap(nullptr, kMaxQueuesPerProcess * sizeof(uint64_t), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -63,6 +63,8 @@ void RemoveAllAtExit() {
 }
 
 }  // namespace
+
+void ResetDoorbellsInChild() { g_doorbell_mu = new std::mutex(); }
 
 SIM_EXPORT HSAKMT_STATUS hsaKmtCreateQueue(HSAuint32 node, HSA_QUEUE_TYPE type, HSAuint32 percent,
                                            HSA_QUEUE_PRIORITY priority, void* address,
