@@ -156,7 +156,7 @@ int Run(const Options& o) {
   if (!error.empty()) return Fail(o, error);
 
   // Statistics over every queue's units after warm-up.
-  std::vector<double> kernel_ns, start_lat, end_lat, host_ns, unit_ns;
+  std::vector<double> kernel_ns, start_lat, end_lat, submit_end, release_delay, host_ns;
   std::vector<double> s_release, s_start, s_end, s_done;
   uint64_t first = UINT64_MAX, last = 0, packets = 0, units = 0, clock_violations = 0;
   double max_skew_ns = 0;
@@ -174,8 +174,10 @@ int Run(const Options& o) {
       if (static_cast<int64_t>(i) < o.warmup) continue;
       ++units;
       kernel_ns.push_back(static_cast<double>(u.end_ns) - u.start_ns);
-      start_lat.push_back(static_cast<double>(u.start_ns) - u.release_ns);
+      start_lat.push_back(static_cast<double>(u.start_ns) - u.submit_ns);
+      submit_end.push_back(static_cast<double>(u.end_ns) - u.submit_ns);
       end_lat.push_back(static_cast<double>(u.end_ns) - u.release_ns);
+      release_delay.push_back(static_cast<double>(u.submit_ns) - u.release_ns);
       host_ns.push_back(static_cast<double>(u.done_ns) - u.submit_ns);
       if (o.samples) {
         s_release.push_back(u.release_ns);
@@ -214,8 +216,10 @@ int Run(const Options& o) {
   w.Field("units_per_s", elapsed_s > 0 ? units / elapsed_s : 0.0);
   w.Field("packets_per_s", elapsed_s > 0 ? packets / elapsed_s : 0.0);
   WriteSummary(&w, "kernel_ns", kernel_ns);      // device end - start of the unit's last kernel
-  WriteSummary(&w, "start_latency_ns", start_lat);  // device start - release
+  WriteSummary(&w, "start_latency_ns", start_lat);  // device start - host submission
+  WriteSummary(&w, "submit_to_end_ns", submit_end);  // device end - host submission
   WriteSummary(&w, "latency_ns", end_lat);       // device end - release (replay: request latency)
+  WriteSummary(&w, "release_delay_ns", release_delay);  // host submission - scheduled release
   WriteSummary(&w, "host_ns", host_ns);          // host observed done - host submit
   w.Key("clock_check").BeginObject();
   w.Field("checked", units);
