@@ -40,6 +40,7 @@ void RecycleRecord(QueueRecord* r) {
   r->app_queue = r->soft = r->hw = nullptr;
   r->doorbell.handle = 0;
   r->scheduled = false;
+  r->errored.store(false);
   r->attrs = sched::QueueAttrs();
   r->app_callback = nullptr;
   r->doorbell_handle.store(0, std::memory_order_release);

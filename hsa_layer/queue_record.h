@@ -27,6 +27,7 @@ struct QueueRecord {
   std::unique_ptr<xq::XQueue> xqueue;
   levels::Lever* lever = nullptr;     // owned by xqueue; for Reassert after set_priority
   bool scheduled = false;             // registered with the Scheduler
+  std::atomic<bool> errored{false};   // ROCr reported a queue error: the device stopped the queue
   sched::QueueAttrs attrs;
 
   // The application's error callback, called with app_queue by our trampoline.

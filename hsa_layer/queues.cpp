@@ -25,7 +25,10 @@ const AmdExtTable& Amd() { return Saved().amd_ext; }
 // hear about the queue it knows.
 void ErrorTrampoline(hsa_status_t status, hsa_queue_t* source, void* data) {
   auto* record = static_cast<QueueRecord*>(data);
-  if (record == nullptr || record->app_callback == nullptr) return;
+  if (record == nullptr) return;
+  // The device stopped this queue: nothing more will be consumed, so destroy must not wait.
+  record->errored.store(true, std::memory_order_release);
+  if (record->app_callback == nullptr) return;
   hsa_queue_t* visible = record->app_queue != nullptr ? record->app_queue : source;
   record->app_callback(status, visible, record->app_data);
 }
@@ -262,8 +265,10 @@ hsa_status_t TearDown(QueueRecord* record, uint64_t drain_timeout_ns) {
     DoorbellSet::Instance()->Remove(record->doorbell.handle, record);
   }
   if (record->xqueue) {
+    // A queue the device stopped after an error never consumes again: do not wait for it.
+    if (record->errored.load(std::memory_order_acquire)) drain_timeout_ns = 0;
     common::Status s = record->xqueue->Drain(drain_timeout_ns);
-    if (!s.ok()) {
+    if (!s.ok() && !record->errored.load(std::memory_order_acquire)) {
       HP_LOG(kWarn, "queue %p destroyed with work still in flight: %s",
              static_cast<void*>(record->app_queue), s.ToString().c_str());
     }

@@ -36,7 +36,8 @@ class HsaLayerTest : public ::testing::Test {
     return RunProcess(argv, opts);
   }
   static bool Passed(const RunResult& r) {
-    return r.ok() && r.out.rfind("PASS", 0) == 0 && r.out.find("FAIL") == std::string::npos;
+    const bool pass_line = r.out.rfind("PASS", 0) == 0 || r.out.find("\nPASS") != std::string::npos;
+    return r.ok() && pass_line && r.out.find("FAIL") == std::string::npos;
   }
   static std::string Why(const RunResult& r) {
     return r.Describe() + "\nstdout: " + r.out + "\nstderr: " + r.err;
@@ -150,6 +151,20 @@ TEST_F(HsaLayerTest, PublicApiThroughDlsym) {
   EXPECT_EQ(Field(r.out, "deadline_bad"), -22);
   EXPECT_EQ(Field(r.out, "cu_mask"), 0);
   EXPECT_EQ(Field(r.out, "set_priority"), 0);
+}
+
+TEST_F(HsaLayerTest, QueueErrorCallbackSeesTheApplicationsQueue) {
+  for (bool tool : {false, true}) {
+    RunResult r = Run({"error-callback"}, tool, {}, 120);
+    EXPECT_TRUE(Passed(r)) << (tool ? "with" : "without") << " tool: " << Why(r);
+  }
+}
+
+TEST_F(HsaLayerTest, ShutDownAndInitAgainReloadsTheTool) {
+  RunResult r = Run({"reinit"}, true, {}, 120);
+  ASSERT_TRUE(Passed(r)) << Why(r);
+  EXPECT_NE(r.out.find("life0 prio=0 ran=50"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("life1 prio=0 ran=50"), std::string::npos) << r.out;
 }
 
 TEST_F(HsaLayerTest, PublicApiAbsentWithoutTool) {

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -198,6 +199,90 @@ int RunApi(const Args&) {
   return ok ? 0 : 1;
 }
 
+// A malformed dispatch (0 dimensions) makes the device stop the queue and ROCr report the error:
+// the application's callback must receive the queue it created and its own data pointer.
+struct ErrorSeen {
+  std::atomic<int> calls{0};
+  std::atomic<hsa_queue_t*> queue{nullptr};
+  std::atomic<hsa_status_t> status{HSA_STATUS_SUCCESS};
+};
+
+void OnQueueError(hsa_status_t status, hsa_queue_t* source, void* data) {
+  auto* seen = static_cast<ErrorSeen*>(data);
+  seen->status = status;
+  seen->queue = source;
+  seen->calls.fetch_add(1);
+}
+
+int RunErrorCallback(const Args&) {
+  HsaSystem sys;
+  Kernel k;
+  if (!Setup(&sys, &k)) return 1;
+  static ErrorSeen seen;  // outlives the queue (ROCr may call back until destroy)
+  hsa_queue_t* q = nullptr;
+  if (hsa_queue_create(sys.gpu, 64, HSA_QUEUE_TYPE_MULTI, OnQueueError, &seen, UINT32_MAX,
+                       UINT32_MAX, &q) != HSA_STATUS_SUCCESS) {
+    std::printf("FAIL queue create\n");
+    return 1;
+  }
+  KernargRing ring;
+  ring.Init(sys, 16, k.kernarg_size);
+  void* ka = ring.Next();
+  FillSpinArgs(ka, k.kernarg_size, 1000, 0);
+  DispatchConfig dc;
+  dc.ring_doorbell = false;
+  uint64_t index = SubmitDispatch(q, k, ka, dc);
+  auto* packet = static_cast<hsa_kernel_dispatch_packet_t*>(q->base_address) + (index % q->size);
+  // Rewrite the published header+setup word with 0 dimensions, then ring.
+  uint16_t header = packet->header;
+  __atomic_store_n(reinterpret_cast<uint32_t*>(packet), uint32_t{header}, __ATOMIC_RELEASE);
+  RingDoorbell(q, index);
+  for (int i = 0; i < 1000 && seen.calls.load() == 0; ++i) usleep(10000);
+  const bool ok = seen.calls.load() >= 1 && seen.queue.load() == q;
+  std::printf("%s error callback calls=%d same_queue=%d status=0x%x\n", ok ? "PASS" : "FAIL",
+              seen.calls.load(), seen.queue.load() == q ? 1 : 0,
+              static_cast<unsigned>(seen.status.load()));
+  std::fflush(stdout);
+  hsa_queue_destroy(q);
+  UnloadKernel(&k);
+  ShutdownHsa();
+  return ok ? 0 : 1;
+}
+
+// hsa_shut_down then hsa_init again: ROCr unloads and reloads the tool (OnUnload, OnLoad); the
+// second life must schedule queues again.
+int RunReinit(const Args&) {
+  int ran_total = 0;
+  for (int life = 0; life < 2; ++life) {
+    HsaSystem sys;
+    Kernel k;
+    if (!Setup(&sys, &k)) return 1;
+    hsa_queue_t* q = CreateQueue(sys, 64);
+    if (q == nullptr) {
+      std::printf("FAIL queue create in life %d\n", life);
+      return 1;
+    }
+    auto prio = reinterpret_cast<hsapreempt_queue_set_priority_fn>(
+        dlsym(RTLD_DEFAULT, HSAPREEMPT_QUEUE_SET_PRIORITY_NAME));
+    const int prio_rc = prio ? prio(q, 70) : -999;
+    KernargRing ring;
+    ring.Init(sys, 256, k.kernarg_size);
+    uint64_t* done = static_cast<uint64_t*>(AllocAccessible(sys, sys.fine_pool, 64));
+    *done = 0;
+    hsa_signal_t sig = SubmitBatch(sys, k, q, 50, 1000, &ring, done);
+    const bool ok = WaitSignalBelow(sig, 1, 60) && *done == 50;
+    ran_total += ok ? 50 : 0;
+    std::printf("life%d prio=%d ran=%llu\n", life, prio_rc, static_cast<unsigned long long>(*done));
+    hsa_signal_destroy(sig);
+    hsa_queue_destroy(q);
+    FreeMemory(done);
+    UnloadKernel(&k);
+    ShutdownHsa();
+  }
+  std::printf("%s reinit ran=%d\n", ran_total == 100 ? "PASS" : "FAIL", ran_total);
+  return ran_total == 100 ? 0 : 1;
+}
+
 Args Parse(int argc, char** argv) {
   Args a;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -223,6 +308,8 @@ int main(int argc, char** argv) {
   if (mode == "destroy-held") return RunDestroyHeld(args);
   if (mode == "fork") return RunFork(args, argv[0]);
   if (mode == "api") return RunApi(args);
+  if (mode == "error-callback") return RunErrorCallback(args);
+  if (mode == "reinit") return RunReinit(args);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }
