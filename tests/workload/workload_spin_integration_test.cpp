@@ -62,6 +62,33 @@ TEST_F(WorkloadSpinTest, EveryDispatchRunsForItsModelledTime) {
   }
 }
 
+TEST_F(WorkloadSpinTest, ReplayRunsEveryKernelOfEachForwardPass) {
+  // resnet18 batch 1: 119 kernels, 455 us of kernel time per pass on the traced GPU; at scale 2
+  // the modelled pass is ~910 us and no request can finish faster than that.
+  json::Value v = Run({"replay", "--model", "resnet18", "--batch", "1", "--scale", "2",
+                       "--count", "4", "--warmup", "0"});
+  ASSERT_TRUE(v.Get("ok").AsBool()) << v.Get("error").AsString();
+  EXPECT_EQ(v.Get("config").Get("kernels_per_unit").AsNumber(), 119);
+  EXPECT_EQ(v.Get("packets").AsNumber(), 4 * 119);
+  EXPECT_EQ(v.Get("units").AsNumber(), 4);
+  EXPECT_EQ(v.Get("config").Get("scale").AsNumber(), 2);
+  const double modelled = v.Get("config").Get("unit_modelled_ns").AsNumber();
+  EXPECT_NEAR(modelled, 2 * 455.1e3, 2e3);
+  EXPECT_GE(v.Get("latency_ns").Get("min").AsNumber(), modelled);
+  EXPECT_EQ(v.Get("clock_check").Get("violations").AsNumber(), 0);
+}
+
+TEST_F(WorkloadSpinTest, ProbeMeasuresFromSubmission) {
+  json::Value v = Run({"probe", "--rate", "500", "--count", "30", "--duration-us", "50"});
+  ASSERT_TRUE(v.Get("ok").AsBool()) << v.Get("error").AsString();
+  EXPECT_EQ(v.Get("units").AsNumber(), 29);  // one warm-up probe left out
+  EXPECT_EQ(v.Get("config").Get("arrival").AsString(), "poisson");
+  EXPECT_EQ(v.Get("config").Get("workgroups").AsNumber(), 1);
+  // start latency >= 0 (never before submission) and submit->end covers the 50 us kernel.
+  EXPECT_GE(v.Get("start_latency_ns").Get("min").AsNumber(), 0);
+  EXPECT_GE(v.Get("submit_to_end_ns").Get("min").AsNumber(), 0.99 * 50e3);
+}
+
 TEST_F(WorkloadSpinTest, ReportsErrorsAsJson) {
   RunOptions opts;
   opts.env = SimEnvironment(device_);
