@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "hsa_layer/serialized_lever.h"
 #include "levels/lever.h"
 #include "sched/scheduler.h"
 #include "xqueue/xqueue.h"
@@ -25,7 +26,7 @@ struct QueueRecord {
   hsa_queue_t* hw = nullptr;
   hsa_signal_t doorbell{0};           // ours; 0 after a fallback
   std::unique_ptr<xq::XQueue> xqueue;
-  levels::Lever* lever = nullptr;     // owned by xqueue; for Reassert after set_priority
+  SerializedLever* lever = nullptr;   // owned by xqueue; null when Level-1 only
   bool scheduled = false;             // registered with the Scheduler
   std::atomic<bool> errored{false};   // ROCr reported a queue error: the device stopped the queue
   sched::QueueAttrs attrs;

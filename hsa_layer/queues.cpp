@@ -109,10 +109,14 @@ bool Virtualize(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t type,
   }
   std::string lever_why;
   std::unique_ptr<levels::Lever> lever = glue::SelectLever(identity, config, &lever_why);
+  SerializedLever* lever_raw = nullptr;
   if (!lever || lever->kind() == levels::LeverKind::kNone) {
     HP_LOG_ONCE(kInfo, "queues run on Level-1 only: %s", lever_why.c_str());
+  } else {
+    auto wrapped = std::make_unique<SerializedLever>(std::move(lever));
+    lever_raw = wrapped.get();
+    lever = std::move(wrapped);
   }
-  levels::Lever* lever_raw = lever.get();
   xq::XQueueOptions options;
   options.hold_enabled = config.level != common::LevelChoice::kNone;
   options.threshold = config.threshold;
@@ -162,6 +166,22 @@ hsa_status_t OnHw(const hsa_queue_t* queue, Fn fn) {
   return fn(hw != nullptr ? hw : const_cast<hsa_queue_t*>(queue));
 }
 
+// Maps an application queue to our hardware queue and lever (both null if not ours).
+void Lookup(const hsa_queue_t* queue, hsa_queue_t** hw, SerializedLever** lever) {
+  if (queue == nullptr || !State().active.load(std::memory_order_acquire)) return;
+  QueueRegistry::Instance()->With(queue, [&](QueueRecord* r) {
+    *hw = r->hw;
+    *lever = r->lever;
+  });
+}
+
+void ReportReassert(const common::Status& s) {
+  if (!s.ok()) {
+    HP_LOG_ONCE(kWarn, "re-applying a queue's suspension after the application changed it: %s",
+                s.ToString().c_str());
+  }
+}
+
 }  // namespace
 
 hsa_status_t QueueCreate(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t type,
@@ -182,6 +202,9 @@ hsa_status_t QueueCreate(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t ty
   record->app_callback = callback;
   record->app_data = data;
 
+  uint32_t cu_count = 0;
+  Core().hsa_agent_get_info_fn(agent, static_cast<hsa_agent_info_t>(HSA_AMD_AGENT_INFO_COMPUTE_UNIT_COUNT),
+                               &cu_count);
   hsa_queue_t* hw = nullptr;
   glue::BeginQueueCreate();
   hsa_status_t st = original(agent, size, type, callback ? ErrorTrampoline : nullptr,
@@ -191,6 +214,7 @@ hsa_status_t QueueCreate(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t ty
   levels::HwQueueIdentity identity =
       glue::EndQueueCreate(ok ? reinterpret_cast<uint64_t>(hw->base_address) : 0,
                            ok ? uint64_t{hw->size} * 64 : 0);
+  identity.cu_count = cu_count;
   if (!ok) {
     RecycleRecord(record);
     return st;
@@ -221,8 +245,18 @@ hsa_status_t QueueInactivate(hsa_queue_t* queue) {
 }
 
 hsa_status_t QueueCuSetMask(const hsa_queue_t* queue, uint32_t count, const uint32_t* mask) {
-  return OnHw(queue,
-              [&](hsa_queue_t* q) { return Amd().hsa_amd_queue_cu_set_mask_fn(q, count, mask); });
+  hsa_queue_t* hw = nullptr;
+  SerializedLever* lever = nullptr;
+  Lookup(queue, &hw, &lever);
+  auto original = Amd().hsa_amd_queue_cu_set_mask_fn;
+  if (lever == nullptr) return original(hw != nullptr ? hw : queue, count, mask);
+  // The lever restores this mask on release and restricts within it while engaged.
+  return lever->Locked([&](levels::Lever* l) {
+    if (mask != nullptr && count % 32 == 0) l->NoteCuMask(mask, count);
+    hsa_status_t st = original(hw, count, mask);
+    if (st == HSA_STATUS_SUCCESS && l->engaged()) ReportReassert(l->Reassert());
+    return st;
+  });
 }
 
 hsa_status_t QueueCuGetMask(const hsa_queue_t* queue, uint32_t count, uint32_t* mask) {
@@ -238,22 +272,20 @@ hsa_status_t ProfilingSetProfilerEnabled(hsa_queue_t* queue, int enable) {
 
 hsa_status_t QueueSetPriority(hsa_queue_t* queue, hsa_amd_queue_priority_t priority) {
   hsa_queue_t* hw = nullptr;
-  levels::Lever* lever = nullptr;
-  if (queue != nullptr && State().active.load(std::memory_order_acquire)) {
-    QueueRegistry::Instance()->With(queue, [&](QueueRecord* r) {
-      hw = r->hw;
-      lever = r->lever;
-    });
-  }
-  hsa_status_t st = Amd().hsa_amd_queue_set_priority_fn(hw != nullptr ? hw : queue, priority);
-  // The real call re-activates a queue Level-2 deactivated: put our suspension back. (Runs on the
-  // application's thread; a lever serialises its own ioctls.)
-  if (st == HSA_STATUS_SUCCESS && lever != nullptr) {
-    common::Status s = lever->Reassert();
-    if (!s.ok()) HP_LOG_ONCE(kWarn, "re-asserting a lever after set_priority failed: %s",
-                             s.ToString().c_str());
-  }
-  return st;
+  SerializedLever* lever = nullptr;
+  Lookup(queue, &hw, &lever);
+  auto original = Amd().hsa_amd_queue_set_priority_fn;
+  if (lever == nullptr) return original(hw != nullptr ? hw : queue, priority);
+  return lever->Locked([&](levels::Lever* l) {
+    l->NoteHsaPriority(static_cast<int>(priority));
+    // The real call is UPDATE_QUEUE at 100%: it would re-activate a queue Level-2 deactivated.
+    // While a queue-update lever is engaged the priority is only recorded (the lever sends it
+    // with the reactivation); otherwise apply it, then put any engaged lever back.
+    if (l->engaged() && l->kind() == levels::LeverKind::kUpdateQueue) return HSA_STATUS_SUCCESS;
+    hsa_status_t st = original(hw, priority);
+    if (st == HSA_STATUS_SUCCESS && l->engaged()) ReportReassert(l->Reassert());
+    return st;
+  });
 }
 
 hsa_status_t TearDown(QueueRecord* record, uint64_t drain_timeout_ns) {

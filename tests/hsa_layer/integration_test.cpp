@@ -106,11 +106,13 @@ TEST_F(HsaLayerTest, StressWithLevelNoneForwardsEverything) {
 TEST_F(HsaLayerTest, DestroyWithHeldPackets) {
   RunResult r = Run({"destroy-held", "--queue-size", "64", "--rounds", "5"}, true, {}, 120);
   EXPECT_TRUE(Passed(r)) << Why(r);
+  EXPECT_EQ(r.err, "") << "the tool (and the program) must be silent by default";
 }
 
 TEST_F(HsaLayerTest, ForkChildExitsCleanlyParentContinues) {
   RunResult r = Run({"fork"}, true, {}, 120);
   EXPECT_TRUE(Passed(r)) << Why(r);
+  EXPECT_EQ(r.err, "") << "the tool (and the program) must be silent by default";
 }
 
 TEST_F(HsaLayerTest, ForkExecLoadsToolAfresh) {
@@ -151,6 +153,7 @@ TEST_F(HsaLayerTest, PublicApiThroughDlsym) {
   EXPECT_EQ(Field(r.out, "deadline_bad"), -22);
   EXPECT_EQ(Field(r.out, "cu_mask"), 0);
   EXPECT_EQ(Field(r.out, "set_priority"), 0);
+  EXPECT_EQ(r.err, "") << "the tool (and the program) must be silent by default";
 }
 
 TEST_F(HsaLayerTest, QueueErrorCallbackSeesTheApplicationsQueue) {
@@ -165,6 +168,7 @@ TEST_F(HsaLayerTest, ShutDownAndInitAgainReloadsTheTool) {
   ASSERT_TRUE(Passed(r)) << Why(r);
   EXPECT_NE(r.out.find("life0 prio=0 ran=50"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("life1 prio=0 ran=50"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "") << "the tool (and the program) must be silent by default";
 }
 
 TEST_F(HsaLayerTest, PublicApiAbsentWithoutTool) {

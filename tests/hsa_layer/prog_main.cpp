@@ -99,6 +99,7 @@ int RunDestroyHeld(const Args& args) {
   *done = 0;
   hsa_signal_t sig = SubmitBatch(sys, k, q, 40, 1000, &ring, done);
   bool ok = WaitSignalBelow(sig, 1, 60) && *done == 40;
+  hsa_signal_destroy(sig);
   hsa_queue_destroy(q);
   std::printf("%s destroy-held then fresh queue ran %llu/40\n", ok ? "PASS" : "FAIL",
               static_cast<unsigned long long>(*done));
@@ -146,6 +147,8 @@ int RunFork(const Args& args, const char* self) {
   int status = 0;
   waitpid(pid, &status, 0);
   const bool child_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  hsa_signal_destroy(sig);
+  hsa_signal_destroy(sig2);
   hsa_queue_destroy(q);
   std::printf("%s fork%s: parent work %s, child exit %d\n", ok && child_ok ? "PASS" : "FAIL",
               exec ? "+exec" : "", ok ? "complete" : "INCOMPLETE",
@@ -193,6 +196,7 @@ int RunApi(const Args&) {
   bool ok = WaitSignalBelow(sig, 1, 60) && *done == 20;
   std::printf("%s queue_ops cu_mask=%d set_priority=%d ran=%llu\n", ok ? "PASS" : "FAIL", cu, pr,
               static_cast<unsigned long long>(*done));
+  hsa_signal_destroy(sig);
   hsa_queue_destroy(q);
   UnloadKernel(&k);
   ShutdownHsa();
