@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +127,7 @@ RunResult RunProcess(const std::vector<std::string>& argv, const RunOptions& opt
   int out_fd = out_pipe[0], err_fd = err_pipe[0];
   bool term_sent = false, kill_sent = false, reaped = false;
   int status = 0;
+  struct rusage usage {};
   for (;;) {
     double now = NowS();
     if (options.timeout_s > 0 && now - start > options.timeout_s && !term_sent) {
@@ -138,7 +140,7 @@ RunResult RunProcess(const std::vector<std::string>& argv, const RunOptions& opt
       kill_sent = true;
     }
     if (!reaped) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
+      pid_t w = wait4(pid, &status, WNOHANG, &usage);
       if (w == pid) reaped = true;
     }
     if (reaped && out_fd < 0 && err_fd < 0) break;
@@ -164,8 +166,10 @@ RunResult RunProcess(const std::vector<std::string>& argv, const RunOptions& opt
   }
   if (out_fd >= 0) close(out_fd);
   if (err_fd >= 0) close(err_fd);
-  if (!reaped) waitpid(pid, &status, 0);
+  if (!reaped) wait4(pid, &status, 0, &usage);
   result.wall_s = NowS() - start;
+  result.cpu_s = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 + usage.ru_stime.tv_sec +
+                 usage.ru_stime.tv_usec * 1e-6;
   if (WIFEXITED(status)) {
     result.exited = true;
     result.exit_code = WEXITSTATUS(status);

@@ -28,6 +28,7 @@ struct RunResult {
   int exit_code = -1;
   int term_signal = 0;     // signal that ended it, if !exited
   double wall_s = 0;
+  double cpu_s = 0;        // user + system CPU time of the child (and children it waited for)
   std::string out;         // captured stdout
   std::string err;         // captured stderr (empty with inherit_stderr)
   std::string error;       // why it could not start, or a one-line description of the ending

@@ -99,8 +99,9 @@ int Run(const Options& o) {
     uint64_t duration_ns = static_cast<uint64_t>(o.duration_us * 1000.0 + 0.5);
     k.workgroup_ns = o.workgroup_ns >= 0 ? static_cast<uint64_t>(o.workgroup_ns)
                                          : WorkgroupNsFor(duration_ns, k.workgroups, cus);
-    base.unit.push_back(k);
-    unit_modelled_ns = ((k.workgroups + cus - 1) / cus) * k.workgroup_ns;
+    const int64_t per_unit = o.mode == Mode::kSpin ? o.kernels_per_unit : 1;
+    for (int64_t i = 0; i < per_unit; ++i) base.unit.push_back(k);
+    unit_modelled_ns = per_unit * ((k.workgroups + cus - 1) / cus) * k.workgroup_ns;
   }
   base.workgroup_size = static_cast<uint16_t>(o.workgroup_size);
   base.count = o.count;

@@ -39,6 +39,7 @@ const char* ModeName(Mode mode) {
 const char* UsageText() {
   return "usage: hsapreempt-workload spin|probe|replay [flags]\n"
          "  kernels:  --duration-us D  --workgroup-ns T  --workgroups W  --workgroup-size S\n"
+         "            --kernels-per-unit K (spin)\n"
          "  stream:   --queues N  --count N  --seconds S  --rate R  --arrival fixed|poisson\n"
          "            --inflight K  --warmup N  --priority low|normal|high  --seed N\n"
          "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield\n"
@@ -85,6 +86,7 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
     if (flag == "--duration-us") ok = ToDouble(v, 0, 60e6, &o->duration_us);
     else if (flag == "--workgroup-ns") ok = ToInt(v, 0, 60000000000ll, &o->workgroup_ns);
     else if (flag == "--workgroups") ok = ToInt(v, 1, 1 << 24, &o->workgroups);
+    else if (flag == "--kernels-per-unit") ok = ToInt(v, 1, 4096, &o->kernels_per_unit);
     else if (flag == "--workgroup-size") {
       ok = ToInt(v, 1, 1024, &n);
       o->workgroup_size = static_cast<uint32_t>(n);

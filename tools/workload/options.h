@@ -18,6 +18,7 @@ struct Options {
   int64_t workgroup_ns = -1;   // explicit per-workgroup time (overrides duration_us)
   int64_t workgroups = -1;     // -1: spin = device CU count (one round), probe = 1
   uint32_t workgroup_size = 64;
+  int64_t kernels_per_unit = 1;  // spin: identical kernels per unit (completion signal on the last)
   // Stream.
   uint32_t queues = 1;
   int64_t count = -1;          // units per queue; -1: 100 unless seconds is set

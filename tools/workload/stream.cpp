@@ -40,7 +40,14 @@ StreamResult RunStream(const ts::HsaSystem& sys, hsa_queue_t* queue, const ts::K
   const size_t per_unit = cfg.unit.size();
   ts::KernargRing kernargs;
   const size_t kernarg_bytes = kernel.kernarg_size > 64 ? kernel.kernarg_size : 64;
-  if (!kernargs.Init(sys, (cfg.inflight + 1) * per_unit * 2, kernarg_bytes)) {
+  // Every kernel of the window's units, twice over: a block is reused only after the unit that
+  // used it was harvested (complete), so a kernel never sees its arguments overwritten.
+  const size_t slots = (cfg.inflight + 1) * per_unit * 2;
+  if (slots > (size_t{1} << 22)) {
+    result.error = "inflight x kernels per unit too large (kernarg blocks > 4M)";
+    return result;
+  }
+  if (!kernargs.Init(sys, slots, kernarg_bytes)) {
     result.error = "kernarg ring: " + ts::LastError();
     return result;
   }
