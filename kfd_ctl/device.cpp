@@ -143,6 +143,41 @@ Status Device::RequireDbg(const char* what) const {
   return Status::Ok();
 }
 
+bool Device::runtime_enabled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return runtime_enabled_pid_ != 0 && runtime_enabled_pid_ == getpid();
+}
+
+Status Device::RuntimeEnable() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!HasDbgTrapAbi()) {
+    return Status::Error(Status::Code::kUnsupported,
+                         "RUNTIME_ENABLE: needs KFD ioctl 1.13 (Linux 6.5), driver has " +
+                             (available() ? version_.ToString() : why_none_));
+  }
+  const pid_t pid = getpid();
+  if (runtime_enabled_pid_ == pid) return Status::Ok();
+  if (dbg_enabled_pid_ == pid) {
+    // KFD would block this call until a debugger sends EC_PROCESS_RUNTIME: never do that.
+    return Status::Error(Status::Code::kInvalidArgument,
+                         "RUNTIME_ENABLE must precede the debug-trap enable");
+  }
+  abi::RuntimeEnableArgs a{};
+  a.r_debug = 0;
+  a.mode_mask = abi::kRuntimeEnableModeEnable;
+  int r = backend_->Ioctl(abi::kIocRuntimeEnable, &a);
+  if (r == -EBUSY) r = 0;  // the runtime (a newer ROCr) enabled it already
+  Status s = Check(r, "AMDKFD_IOC_RUNTIME_ENABLE");
+  if (r == -EEXIST) {
+    s = Status::Error(Status::Code::kBusy,
+                      "AMDKFD_IOC_RUNTIME_ENABLE: the process already has queues (KFD needs it "
+                      "before the first queue)",
+                      EEXIST);
+  }
+  if (s.ok()) runtime_enabled_pid_ = pid;
+  return s;
+}
+
 Status Device::DbgTrapEnable() {
   std::lock_guard<std::mutex> lock(mu_);
   return DbgTrapEnableLocked();
@@ -232,7 +267,8 @@ Status Device::ResumeQueues(const std::vector<uint32_t>& ids, std::vector<uint32
   return Check(r, "AMDKFD_IOC_DBG_TRAP(RESUME_QUEUES)");
 }
 
-Status Device::QueueSnapshot(std::vector<abi::QueueSnapshotEntry>* out) {
+Status Device::QueueSnapshot(std::vector<abi::QueueSnapshotEntry>* out,
+                             uint64_t clear_exceptions) {
   out->clear();
   if (Status s = RequireDbg("GET_QUEUE_SNAPSHOT"); !s.ok()) return s;
   // Ask for the count, then read with headroom (queues may appear in between: KFD never writes
@@ -243,6 +279,7 @@ Status Device::QueueSnapshot(std::vector<abi::QueueSnapshotEntry>* out) {
     abi::DbgTrapArgs a{};
     a.pid = static_cast<uint32_t>(getpid());
     a.op = abi::kDbgTrapGetQueueSnapshot;
+    a.queue_snapshot.exception_mask = clear_exceptions;
     a.queue_snapshot.snapshot_buf_ptr = reinterpret_cast<uint64_t>(buf.data());
     a.queue_snapshot.num_queues = want;
     a.queue_snapshot.entry_size = sizeof(abi::QueueSnapshotEntry);

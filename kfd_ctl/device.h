@@ -86,6 +86,13 @@ class Device {
   // SET_CU_MASK with 32 * mask.size() bits (bit i = CU i).
   common::Status SetCuMask(uint32_t queue_id, const std::vector<uint32_t>& mask);
 
+  // AMDKFD_IOC_RUNTIME_ENABLE for this process (1.13+). KFD's debug-trap suspend/resume need the
+  // runtime enabled; newer thunks do it inside ROCr's init, ROCr 5.2.3's thunk does not (it uses
+  // an out-of-tree ioctl). Must run before the process's first queue (else KFD says EEXIST) and
+  // before DbgTrapEnable (else KFD waits for a debugger's go-ahead). EBUSY (the runtime already
+  // did it) counts as success. Idempotent per process.
+  common::Status RuntimeEnable();
+  bool runtime_enabled() const;
   // Debug trap on this process (1.13+). Idempotent per process.
   common::Status DbgTrapEnable();
   common::Status DbgTrapDisable();
@@ -96,8 +103,10 @@ class Device {
                                std::vector<uint32_t>* status, int* count);
   common::Status ResumeQueues(const std::vector<uint32_t>& ids, std::vector<uint32_t>* status,
                               int* count);
-  // GET_QUEUE_SNAPSHOT: every queue of this process.
-  common::Status QueueSnapshot(std::vector<abi::QueueSnapshotEntry>* out);
+  // GET_QUEUE_SNAPSHOT: every queue of this process. `clear_exceptions` are cleared on the queues
+  // copied — the way to clear EC_QUEUE_NEW, without which KFD refuses to suspend a new queue.
+  common::Status QueueSnapshot(std::vector<abi::QueueSnapshotEntry>* out,
+                               uint64_t clear_exceptions = 0);
 
   // Records a lever's outcome observed outside this class (e.g. a resume that never took).
   void NoteDbgSuspend(Support s, const std::string& why);
@@ -116,6 +125,7 @@ class Device {
   mutable std::mutex mu_;
   Capabilities learned_;       // the Support fields and reasons (guarded by mu_)
   pid_t dbg_enabled_pid_ = 0;  // guarded by mu_; KFD's debug state belongs to one process
+  pid_t runtime_enabled_pid_ = 0;  // guarded by mu_
   int dbg_pipe_[2] = {-1, -1};  // guarded by mu_
   pid_t dbg_pipe_pid_ = 0;
 };

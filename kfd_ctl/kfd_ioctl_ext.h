@@ -46,6 +46,9 @@ struct RuntimeEnableArgs {
 };
 static_assert(sizeof(RuntimeEnableArgs) == 16, "kfd_ioctl_runtime_enable_args");
 
+constexpr uint32_t kRuntimeEnableModeEnable = 1;    // KFD_RUNTIME_ENABLE_MODE_ENABLE_MASK
+constexpr uint32_t kRuntimeEnableModeTtmpSave = 2;  // ..._TTMP_SAVE_MASK (not used: ROCr's business)
+
 struct RuntimeInfo {
   uint64_t r_debug;
   uint32_t runtime_state;

@@ -73,6 +73,14 @@ void QueueIdMapper::AtForkChild() {
 
 void QueueIdMapper::BeginQueueCreate() {
   pthread_mutex_lock(&mu_);
+  if (options_.enable_debug_trap && device_->HasDbgTrapAbi() && !device_->dbg_trap_enabled()) {
+    // Before the queue exists: KFD accepts RUNTIME_ENABLE only then, and only before the
+    // debug-trap enable.
+    common::Status s = device_->RuntimeEnable();
+    if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: runtime enable failed: %s", s.ToString().c_str());
+    s = device_->DbgTrapEnable();
+    if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: enabling the debug trap failed: %s", s.ToString().c_str());
+  }
   before_.clear();
   before_why_.clear();
   before_ok_ = ListSysfsQueues(device_->SysfsRoot(), getpid(), &before_, &before_why_);
@@ -86,13 +94,11 @@ QueueMapping QueueIdMapper::EndQueueCreate(uint64_t ring_base, uint64_t ring_byt
     return m;
   }
   std::string snapshot_why;
-  if (options_.enable_debug_trap && device_->HasDbgTrapAbi() && !device_->dbg_trap_enabled()) {
-    common::Status s = device_->DbgTrapEnable();
-    if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: enabling the debug trap failed: %s", s.ToString().c_str());
-  }
   if (device_->dbg_trap_enabled()) {
     std::vector<abi::QueueSnapshotEntry> entries;
-    common::Status s = device_->QueueSnapshot(&entries);
+    // Clearing EC_QUEUE_NEW (only we, the process's own debugger, look at it) lets the suspend
+    // lever act on this queue at once.
+    common::Status s = device_->QueueSnapshot(&entries, abi::EcMask(abi::kEcQueueNew));
     if (s.ok()) {
       m = FromSnapshot(entries, ring_base, ring_bytes);
       if (m.known) {

@@ -44,7 +44,8 @@ struct QueueMapping {
 
 struct QueueIdMapperOptions {
   bool trust_creation_order = false;  // see above; off by default
-  // Enable the debug trap (lazily, at the first creation) so the snapshot method works. The
+  // Enable the KFD runtime and the debug trap (lazily, before the first creation) so the
+  // snapshot method — and the suspend lever — work. The
   // process-wide mapper sets this when HSAPREEMPT_L2_MODE=suspend — the user's explicit opt-in
   // into debug-trap use — since the suspend lever needs the debug trap anyway.
   bool enable_debug_trap = false;

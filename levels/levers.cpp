@@ -154,8 +154,12 @@ Status DbgSuspendLever::Engage() {
                         EBUSY);
     }
     if (s.code() != Status::Code::kBusy) break;
-    // A NEW queue: KFD refuses until its EC_QUEUE_NEW is cleared (we clear it with each call).
-    if (attempt < retries_) SleepUs(retry_us_);
+    if (attempt == retries_) break;
+    // A NEW queue: KFD refuses to suspend it until its EC_QUEUE_NEW is cleared, which a queue
+    // snapshot with that exception in its mask does. Then give KFD a moment and try again.
+    std::vector<kfd::abi::QueueSnapshotEntry> ignored;
+    Timed([&] { return device_->QueueSnapshot(&ignored, kfd::abi::EcMask(kfd::abi::kEcQueueNew)); });
+    SleepUs(retry_us_);
   }
   CountFailure();
   return s;

@@ -7,7 +7,8 @@
 //   re-engages.
 // - DbgSuspendLever: DBG_TRAP SUSPEND_QUEUES with a grace period / RESUME_QUEUES (KFD 1.13+, the
 //   process must be debug-enabled). A queue KFD still flags NEW is refused (EBUSY, or the INVALID
-//   status bit): retried a few times over ~1 ms, then the engage fails with kBusy.
+//   status bit): the flag is cleared with a queue snapshot and the suspend retried a few times
+//   over ~1 ms, then the engage fails with kBusy.
 // - CuMaskLever: SET_CU_MASK to the first `fraction` of the queue's CUs (KFD spreads mask bits
 //   over shader engines itself) while engaged; the full — or the application's — mask on release.
 //

@@ -117,9 +117,16 @@ std::unique_ptr<Lever> SelectLeverOn(kfd::Device* device, const HwQueueIdentity&
   }
   LeverChoice choice = ChooseLever(env, config, queue.kfd_queue_id_known, queue.mapping_method);
   if (choice.kind == LeverKind::kDbgSuspend && !env.caps.dbg_enabled) {
-    common::Status s = device->DbgTrapEnable();
+    // Normally done before the first queue (QueueIdMapper with HSAPREEMPT_L2_MODE=suspend); here
+    // RUNTIME_ENABLE is refused (EEXIST) unless the runtime did it, and then suspend cannot work.
+    common::Status s = device->RuntimeEnable();
+    std::string what = "runtime enable";
+    if (s.ok()) {
+      s = device->DbgTrapEnable();
+      what = "debug-trap enable";
+    }
     if (!s.ok()) {
-      device->NoteDbgSuspend(Support::kNo, "debug-trap enable: " + s.message());
+      device->NoteDbgSuspend(Support::kNo, what + ": " + s.message());
       env.caps = device->capabilities();
       choice = ChooseLever(env, config, queue.kfd_queue_id_known, queue.mapping_method);
     }

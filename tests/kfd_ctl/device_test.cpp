@@ -135,8 +135,41 @@ TEST(DeviceTest, DebugTrapStructsAreNeverSentBelow113) {
   EXPECT_EQ(g.fake->calls(abi::kIocDbgTrap), 0);
 }
 
+TEST(DeviceTest, RuntimeEnableRules) {
+  Fixture old(1, 11);
+  EXPECT_EQ(old.device->RuntimeEnable().code(), Status::Code::kUnsupported);
+  EXPECT_EQ(old.fake->calls(abi::kIocRuntimeEnable), 0);
+  Fixture f(1, 14);  // has queue 3 already
+  Status s = f.device->RuntimeEnable();
+  EXPECT_EQ(s.code(), Status::Code::kBusy);
+  EXPECT_EQ(s.err(), EEXIST);
+  EXPECT_FALSE(f.device->runtime_enabled());
+  f.fake->runtime_enabled = true;  // the runtime did it: EBUSY counts as enabled
+  EXPECT_TRUE(f.device->RuntimeEnable().ok());
+  EXPECT_TRUE(f.device->runtime_enabled());
+  Fixture g(1, 14);
+  g.fake->queues.clear();
+  ASSERT_TRUE(g.device->DbgTrapEnable().ok());
+  // After the debug-trap enable KFD would block waiting for a debugger: refused locally.
+  EXPECT_EQ(g.device->RuntimeEnable().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(g.fake->calls(abi::kIocRuntimeEnable), 0);
+  Fixture h(1, 14);
+  h.fake->queues.clear();
+  EXPECT_TRUE(h.device->RuntimeEnable().ok());
+  EXPECT_TRUE(h.fake->runtime_enabled);
+}
+
+TEST(DeviceTest, SuspendWithoutRuntimeEnableIsPermissionDenied) {
+  Fixture f(1, 14);
+  ASSERT_TRUE(f.device->DbgTrapEnable().ok());
+  Status s = f.device->SuspendQueues({3}, 0, nullptr, nullptr);
+  EXPECT_EQ(s.code(), Status::Code::kPermission);
+  EXPECT_EQ(f.device->capabilities().dbg_suspend, Support::kNo);
+}
+
 TEST(DeviceTest, DebugTrapEnableOnSelfOnceThenSuspendResumeSnapshot) {
   Fixture f(1, 14);
+  f.fake->runtime_enabled = true;
   // Without enable, suspend is refused locally (KFD would say EINVAL).
   EXPECT_EQ(f.device->SuspendQueues({3}, 0, nullptr, nullptr).code(),
             Status::Code::kInvalidArgument);

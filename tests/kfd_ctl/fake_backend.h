@@ -31,7 +31,8 @@ struct FakeQueue {
   uint32_t priority = abi::kKfdPriorityNormal;
   std::vector<uint32_t> cu_mask;
   bool suspended = false;
-  int busy_suspends = 0;  // SUSPEND_QUEUES answers EBUSY this many more times (a NEW queue)
+  bool is_new = false;    // EC_QUEUE_NEW: not suspendable until a snapshot clears it
+  int busy_suspends = 0;  // SUSPEND_QUEUES answers EBUSY this many more times regardless
 };
 
 class FakeBackend : public Backend {
@@ -67,6 +68,7 @@ class FakeBackend : public Backend {
   }
   std::map<uint32_t, FakeQueue> queues;
   bool dbg_enabled = false;
+  bool runtime_enabled = false;  // set directly to model a runtime (ROCm 6 ROCr) that did it
   abi::DbgTrapArgs last_dbg{};
 
   // Writes <root>/class/kfd/kfd/proc/<pid>/queues/<id>/{size,type,gpuid}.
@@ -135,6 +137,14 @@ class FakeBackend : public Backend {
       it->second.cu_mask.assign(m, m + a->num_cu_mask / 32);
       return 0;
     }
+    if (request == abi::kIocRuntimeEnable) {
+      if (major_ == 1 && minor_ < 13) return -EINVAL;
+      if (runtime_enabled) return -EBUSY;
+      if (!queues.empty()) return -EEXIST;
+      if (dbg_enabled) return -EDEADLK;  // the real driver would wait for a debugger: never do it
+      runtime_enabled = true;
+      return 0;
+    }
     if (request == abi::kIocDbgTrap) {
       if (major_ == 1 && minor_ < 13) return -EINVAL;  // unknown ioctl number
       auto* a = static_cast<abi::DbgTrapArgs*>(arg);
@@ -152,6 +162,7 @@ class FakeBackend : public Backend {
         return 0;
       }
       if (a->op == abi::kDbgTrapSuspendQueues || a->op == abi::kDbgTrapResumeQueues) {
+        if (!runtime_enabled) return -EPERM;
         const bool suspend = a->op == abi::kDbgTrapSuspendQueues;
         auto* ids = reinterpret_cast<uint32_t*>(suspend ? a->suspend_queues.queue_array_ptr
                                                         : a->resume_queues.queue_array_ptr);
@@ -164,8 +175,8 @@ class FakeBackend : public Backend {
             ids[i] |= abi::kDbgQueueInvalidMask;
             continue;
           }
-          if (suspend && it->second.busy_suspends > 0) {
-            --it->second.busy_suspends;
+          if (suspend && (it->second.is_new || it->second.busy_suspends > 0)) {
+            if (it->second.busy_suspends > 0) --it->second.busy_suspends;
             ids[i] |= abi::kDbgQueueInvalidMask;
             busy = true;
             continue;
@@ -180,7 +191,8 @@ class FakeBackend : public Backend {
         auto* out = reinterpret_cast<abi::QueueSnapshotEntry*>(a->queue_snapshot.snapshot_buf_ptr);
         uint32_t cap = a->queue_snapshot.num_queues;
         uint32_t i = 0;
-        for (const auto& [id, q] : queues) {
+        for (auto& [id, q] : queues) {
+          if (a->queue_snapshot.exception_mask & abi::EcMask(abi::kEcQueueNew)) q.is_new = false;
           if (i < cap && out != nullptr) {
             abi::QueueSnapshotEntry e{};
             e.ring_base_address = q.ring_base;

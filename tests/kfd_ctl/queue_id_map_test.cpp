@@ -211,6 +211,7 @@ TEST(QueueIdMapperTest, SuspendModeOptInEnablesDebugTrapForSnapshot) {
     QueueMapping m = mapper.EndQueueCreate(0x300000, 4096);  // no sysfs tree at all
     EXPECT_EQ(m.known, minor >= 13) << m.method;
     EXPECT_EQ(device.dbg_trap_enabled(), minor >= 13);
+    EXPECT_EQ(device.runtime_enabled(), minor >= 13);  // before the queue existed
     if (minor < 13) {
       EXPECT_EQ(fake->calls(abi::kIocDbgTrap), 0);
     }

@@ -96,6 +96,7 @@ TEST(UpdateQueueLeverTest, ReleaseRetriesTransientBusyAndStaysEngagedOnHardFailu
 
 TEST(DbgSuspendLeverTest, SuspendResumeWithGracePeriod) {
   Fixture f(14);
+  f.fake->runtime_enabled = true;
   ASSERT_TRUE(f.device->DbgTrapEnable().ok());
   DbgSuspendLever lever(f.device.get(), 5, 210, 5, 10);
   ASSERT_TRUE(lever.Engage().ok());
@@ -109,22 +110,30 @@ TEST(DbgSuspendLeverTest, SuspendResumeWithGracePeriod) {
   EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapResumeQueues), 1);
 }
 
-TEST(DbgSuspendLeverTest, NewQueueBusyIsRetriedBrieflyThenFails) {
+TEST(DbgSuspendLeverTest, NewQueueIsClearedBySnapshotThenSuspended) {
   Fixture f(14);
+  f.fake->runtime_enabled = true;
   ASSERT_TRUE(f.device->DbgTrapEnable().ok());
-  f.fake->queues[5].busy_suspends = 2;
+  f.fake->queues[5].is_new = true;
   DbgSuspendLever lever(f.device.get(), 5, 0, 5, 10);
   ASSERT_TRUE(lever.Engage().ok());
-  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapSuspendQueues), 3);
+  EXPECT_TRUE(f.fake->queues[5].suspended);
+  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapSuspendQueues), 2);
+  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapGetQueueSnapshot), 1);
   ASSERT_TRUE(lever.Release().ok());
+}
 
+TEST(DbgSuspendLeverTest, PersistentBusyIsRetriedBrieflyThenFails) {
+  Fixture f(14);
+  f.fake->runtime_enabled = true;
+  ASSERT_TRUE(f.device->DbgTrapEnable().ok());
   f.fake->queues[5].busy_suspends = 100;
   DbgSuspendLever stubborn(f.device.get(), 5, 0, 3, 10);
   Status s = stubborn.Engage();
   EXPECT_EQ(s.code(), Status::Code::kBusy);
   EXPECT_FALSE(stubborn.engaged());
   EXPECT_FALSE(f.fake->queues[5].suspended);
-  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapSuspendQueues), 3 + 4);
+  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapSuspendQueues), 4);  // 1 + 3 retries
   EXPECT_EQ(stubborn.stats().failures, 1u);
 }
 

@@ -151,6 +151,7 @@ TEST(SelectLeverTest, CuCountFromTopologyWhenNotGiven) {
 
 TEST(SelectLeverTest, SuspendModeEnablesDebugTrapOnce) {
   Fixture f(14);
+  f.fake->runtime_enabled = true;  // as a runtime that does RUNTIME_ENABLE itself
   Config cfg = Cfg(LevelChoice::kLevel2, L2Mode::kSuspend);
   cfg.l2_grace_us = 100;
   std::string why;
@@ -165,6 +166,7 @@ TEST(SelectLeverTest, SuspendModeEnablesDebugTrapOnce) {
 
 TEST(SelectLeverTest, DebugEnableRefusedFallsBackWithReason) {
   Fixture f(14);
+  f.fake->runtime_enabled = true;
   f.fake->FailAlways(kfd::abi::kIocDbgTrap, EBUSY);  // e.g. rocgdb already attached
   std::string why;
   auto lever = SelectLeverOn(f.device.get(), f.id, Cfg(LevelChoice::kLevel2, L2Mode::kSuspend), &why);
@@ -173,6 +175,15 @@ TEST(SelectLeverTest, DebugEnableRefusedFallsBackWithReason) {
   auto auto_lever =
       SelectLeverOn(f.device.get(), f.id, Cfg(LevelChoice::kAuto, L2Mode::kSuspend), &why);
   EXPECT_EQ(auto_lever->kind(), LeverKind::kCuMask) << why;
+}
+
+TEST(SelectLeverTest, SuspendModeWithoutRuntimeEnableFallsBack) {
+  Fixture f(14);  // the queue exists and nobody enabled the runtime: RUNTIME_ENABLE says EEXIST
+  std::string why;
+  auto lever = SelectLeverOn(f.device.get(), f.id, Cfg(LevelChoice::kLevel2, L2Mode::kSuspend), &why);
+  EXPECT_EQ(lever->kind(), LeverKind::kNone);
+  EXPECT_TRUE(Has(why, "runtime enable")) << why;
+  EXPECT_EQ(f.fake->dbg_calls(kfd::abi::kDbgTrapEnable), 0);
 }
 
 TEST(SelectLeverTest, LearnedRefusalStopsLaterQueues) {
