@@ -1,0 +1,459 @@
+// `hsapreempt bench preempt`: preemption latency per level, the XSched paper's method.
+//
+// For each kernel duration D and level, on one fresh simulated GPU + scheduler board shared by two
+// hsapreempt-workload processes: a low-priority process keeps the GPU busy with spin kernels of D
+// (every kernel fills every CU once, 64 in flight), and a high-priority process releases small
+// probe kernels (1 workgroup, --probe-us) at Poisson-random times. Preemption latency = probe
+// release -> probe kernel start (device timestamps; the workload's start_latency_ns). Levels:
+// none (no HSA_TOOLS_LIB), L1 (HSAPREEMPT_LEVEL=1), L2 (=2), cumask. Also measured: the low job's
+// throughput during the probes vs the low job alone without the tool ("kept"), and the low job
+// alone with the tool vs without ("overhead", no probes).
+//
+// --json fields (also in docs/benchmarks.md):
+//   bench            "preempt"
+//   ok               every measurement succeeded
+//   quick            --quick was given
+//   sim              the simulated device's description (hsapreempt_sim_describe), "" on a real GPU
+//   config           {durations_ms:[..], levels:[..], probes, probe_us, threshold (0 = library
+//                     default), seed, low_alone_s}
+//   baseline[]       per duration, the low job alone without the tool:
+//                    {duration_ms, ok, error?, low_units_per_s}
+//   cells[]          per duration x level:
+//     duration_ms, level ("none"|"L1"|"L2"|"cumask"), ok, error? (one line, when !ok)
+//     probes         probe kernels measured (after one warm-up)
+//     probe_rate     probes released per second (Poisson)
+//     latency_ns     {count,mean,p50,p90,p95,p99,max,min} of release -> probe kernel start
+//     low_units_per_s  the low job's kernels/s while the probes ran
+//     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
+//     window_s       length of the probe window the throughput was measured over
+//     overhead       {ok, error?, low_units_per_s, overhead}: the low job alone with this level's
+//                    tool; overhead = 1 - tool/baseline (null for level none)
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+#include "tools/report/bench_args.h"
+#include "tools/report/plot.h"
+#include "tools/report/table.h"
+#include "tools/report/workload_child.h"
+#include "tools/support/json.h"
+#include "tools/support/stats.h"
+
+namespace hsapreempt::tools {
+namespace {
+
+using report::Level;
+
+constexpr const char* kUsage =
+    "usage: hsapreempt bench preempt [options]\n"
+    "Preemption latency (probe release -> probe kernel start) of a high-priority process beside a\n"
+    "low-priority process that keeps the GPU busy with kernels of each duration, per level.\n"
+    "  --durations LIST   kernel durations in ms (default 0.1,1,5,20; --quick 1,5)\n"
+    "  --levels LIST      of none,1,2,cumask (default all)\n"
+    "  --probes N         probes per cell (default 200; --quick 40)\n"
+    "  --probe-us US      probe kernel duration (default 10)\n"
+    "  --threshold N      Level-1 threshold (HSAPREEMPT_THRESHOLD; default: the library's)\n"
+    "  --seed N           probe arrival seed (default 1)\n"
+    "  --quick            short run for CI (< 1 minute)\n"
+    "  --json             print JSON instead of the table\n"
+    "  --csv FILE         also write the table as CSV\n"
+    "  --plot-dir DIR     also write PNG plots (needs gnuplot)\n";
+
+struct Options {
+  std::vector<double> durations_ms = {0.1, 1, 5, 20};
+  std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
+  int probes = 200;
+  double probe_us = 10;
+  int threshold = 0;
+  long long seed = 1;
+  bool quick = false, json = false;
+  std::string csv, plot_dir;
+  double low_alone_s = 3;
+};
+
+struct Measure {
+  bool ok = false;
+  std::string error;
+  double units_per_s = 0;
+};
+
+struct Cell {
+  double d_ms = 0;
+  Level level = Level::kNoTool;
+  bool ok = false;
+  std::string error;
+  int probes = 0;
+  double probe_rate = 0;
+  std::vector<double> latency;  // ns
+  Summary lat;
+  double low_units_per_s = 0, kept = NAN, window_s = 0;
+  Measure overhead;  // low alone with the tool (not for none)
+};
+
+int UsageError(const std::string& msg) {
+  std::fprintf(stderr, "hsapreempt bench preempt: %s (see --help)\n", msg.c_str());
+  return kExitUsage;
+}
+
+std::string Num(double v) { return report::Format("%g", v); }
+
+// Probes at random times, sparse enough that most see the low job's steady state rather than the
+// previous probe's effect: on average one probe per four low kernels (rate = 250 / D_ms per
+// second), kept within [10, 100] per second so a cell takes seconds, not minutes.
+double ProbeRate(double d_ms) { return std::min(100.0, std::max(10.0, 250.0 / d_ms)); }
+
+std::vector<std::string> LowArgs(double d_ms, double seconds) {
+  return {"spin", "--duration-us", Num(d_ms * 1000), "--seconds", Num(seconds), "--wait", "yield",
+          "--priority", "low", "--samples", "--warmup", "0", "--timeout-s", "30"};
+}
+
+Measure LowAlone(const Options& o, double d_ms, Level level, const std::string& device) {
+  report::Stage stage;
+  stage.device = device;
+  stage.level = level;
+  stage.threshold = o.threshold;
+  report::Launch low;
+  low.args = LowArgs(d_ms, o.low_alone_s);
+  low.env = report::ChildEnv(stage, 10);
+  low.timeout_s = o.low_alone_s + 60;
+  report::WorkloadRun run = report::RunAll({low})[0];
+  report::CleanupStage(stage);
+  Measure m;
+  m.ok = run.ok;
+  m.error = run.error;
+  if (run.ok) {
+    m.units_per_s = report::ThroughputInWindow(run, 0, 1e30).units_per_s;
+    if (m.units_per_s <= 0) {
+      m.ok = false;
+      m.error = "no kernels completed";
+    }
+  }
+  return m;
+}
+
+void Contention(const Options& o, const std::string& device, Cell* cell, std::string* sim) {
+  report::Stage stage;
+  stage.device = device;
+  stage.level = cell->level;
+  stage.threshold = o.threshold;
+  cell->probe_rate = ProbeRate(cell->d_ms);
+  const double probe_s = (o.probes + 1) / cell->probe_rate;
+  // The probe process starts once the low one is running; the low one outlasts it by a margin
+  // (process start-up on a busy 2-core machine is a few hundred ms).
+  const double start_delay_s = 1.0;
+  report::Launch low, probe;
+  low.args = LowArgs(cell->d_ms, start_delay_s + probe_s + 3.0);
+  low.env = report::ChildEnv(stage, 10);
+  low.timeout_s = start_delay_s + probe_s + 90;
+  probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(o.probes + 1),
+                "--warmup", "1", "--rate", Num(cell->probe_rate), "--arrival", "poisson",
+                "--seed", std::to_string(o.seed), "--priority", "high", "--samples",
+                "--wait", "yield", "--timeout-s", "30"};
+  probe.env = report::ChildEnv(stage, 90);
+  probe.delay_s = start_delay_s;
+  probe.timeout_s = probe_s + 90;
+  std::vector<report::WorkloadRun> runs = report::RunAll({low, probe});
+  report::CleanupStage(stage);
+  const report::WorkloadRun& lr = runs[0];
+  const report::WorkloadRun& pr = runs[1];
+  if (sim->empty() && pr.ok) *sim = pr.Get("device").Get("sim").AsString();
+  if (!lr.ok || !pr.ok) {
+    cell->error = !pr.ok ? "probe process: " + pr.error : "low process: " + lr.error;
+    return;
+  }
+  cell->latency = pr.Latencies("start");
+  cell->probes = static_cast<int>(cell->latency.size());
+  cell->lat = Summarize(cell->latency);
+  std::vector<double> rel = pr.SampleArray("release_ns"), end = pr.SampleArray("end_ns");
+  std::vector<double> lstart = lr.SampleArray("start_ns"), lend = lr.SampleArray("end_ns");
+  if (rel.empty() || lend.empty()) {
+    cell->error = "no samples (probe " + std::to_string(rel.size()) + ", low " +
+                  std::to_string(lend.size()) + ")";
+    return;
+  }
+  const double t0 = *std::min_element(rel.begin(), rel.end());
+  const double t1 = *std::max_element(end.begin(), end.end());
+  // Probes outside the low job's run would measure an idle GPU: refuse the cell rather than
+  // report a flattering figure.
+  if (*std::min_element(lstart.begin(), lstart.end()) > t0 ||
+      *std::max_element(lend.begin(), lend.end()) < t1) {
+    cell->error = "the low-priority job did not cover the probe window (start-up too slow?)";
+    return;
+  }
+  report::WindowThroughput w = report::ThroughputInWindow(lr, t0, t1);
+  cell->low_units_per_s = w.units_per_s;
+  cell->window_s = w.covered_s;
+  cell->ok = true;
+}
+
+bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
+  bool durations_set = false, probes_set = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* v) {
+      if (i + 1 >= args.size()) return false;
+      *v = args[++i];
+      return true;
+    };
+    std::string v, bad;
+    std::vector<double> nums;
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      *status = kExitOk;
+      return false;
+    } else if (a == "--quick") {
+      o->quick = true;
+    } else if (a == "--json") {
+      o->json = true;
+    } else if (a == "--durations") {
+      if (!value(&v) || !report::ParseNumberList(v, 0.001, 10000, &o->durations_ms, &bad)) {
+        *status = UsageError("bad --durations element '" + bad + "' (ms, 0.001..10000)");
+        return false;
+      }
+      durations_set = true;
+    } else if (a == "--levels") {
+      if (!value(&v) || !report::ParseLevelList(v, &o->levels, &bad)) {
+        *status = UsageError("bad --levels element '" + bad + "' (none,1,2,cumask)");
+        return false;
+      }
+    } else if (a == "--probes" || a == "--probe-us" || a == "--threshold" || a == "--seed") {
+      const double hi = a == "--probes" ? 100000 : a == "--probe-us" ? 100000
+                        : a == "--threshold" ? 4096 : 1e15;
+      if (!value(&v) || !report::ParseNumberList(v, 1, hi, &nums, &bad) || nums.size() != 1 ||
+          (a != "--probe-us" && nums[0] != std::floor(nums[0]))) {
+        *status = UsageError("bad " + a + " '" + v + "'");
+        return false;
+      }
+      if (a == "--probes") o->probes = static_cast<int>(nums[0]), probes_set = true;
+      if (a == "--probe-us") o->probe_us = nums[0];
+      if (a == "--threshold") o->threshold = static_cast<int>(nums[0]);
+      if (a == "--seed") o->seed = static_cast<long long>(nums[0]);
+    } else if (a == "--csv") {
+      if (!value(&o->csv)) return *status = UsageError("--csv needs a file"), false;
+    } else if (a == "--plot-dir") {
+      if (!value(&o->plot_dir)) return *status = UsageError("--plot-dir needs a directory"), false;
+    } else {
+      *status = UsageError("unknown argument '" + a + "'");
+      return false;
+    }
+  }
+  if (o->quick) {
+    if (!durations_set) o->durations_ms = {1, 5};
+    if (!probes_set) o->probes = 40;
+    o->low_alone_s = 1;
+  }
+  return true;
+}
+
+void WritePlots(const Options& o, const std::vector<Cell>& cells, const std::string& sim) {
+  std::string error;
+  if (!report::GnuplotAvailable()) {
+    std::fprintf(stderr, "hsapreempt bench preempt: gnuplot not found; no plots written "
+                         "(use --csv for the data)\n");
+    return;
+  }
+  if (!report::MakeDirs(o.plot_dir, &error)) {
+    std::fprintf(stderr, "hsapreempt bench preempt: %s\n", error.c_str());
+    return;
+  }
+  std::vector<report::PlotSpec> specs;
+  for (double d : o.durations_ms) {
+    report::PlotSpec cdf;
+    cdf.name = "preempt_cdf_" + report::Format("%gms", d);
+    cdf.title = report::Format("Preemption latency CDF, low-priority kernels of %g ms", d);
+    cdf.subtitle = sim;
+    cdf.xlabel = "probe release -> probe kernel start (us)";
+    cdf.ylabel = "fraction of probes";
+    cdf.logx = true;
+    cdf.points = false;
+    for (const Cell& c : cells) {
+      if (c.d_ms != d || !c.ok) continue;
+      std::vector<double> us;
+      for (double ns : c.latency) us.push_back(ns / 1000);
+      cdf.series.push_back(report::CdfSeries(report::LevelLabel(c.level), us));
+    }
+    specs.push_back(cdf);
+  }
+  for (const char* which : {"p50", "p99"}) {
+    report::PlotSpec line;
+    line.name = std::string("preempt_") + which + "_vs_duration";
+    line.title = std::string("Preemption latency ") + which + " against low-priority kernel length";
+    line.subtitle = sim;
+    line.xlabel = "low-priority kernel duration (ms)";
+    line.ylabel = std::string(which) + " latency (us)";
+    line.logx = line.logy = true;
+    for (Level level : o.levels) {
+      report::Series s;
+      s.title = report::LevelLabel(level);
+      for (const Cell& c : cells) {
+        if (c.level != level || !c.ok) continue;
+        s.x.push_back(c.d_ms);
+        s.y.push_back((which[1] == '5' ? c.lat.p50 : c.lat.p99) / 1000);
+      }
+      line.series.push_back(s);
+    }
+    specs.push_back(line);
+  }
+  for (const auto& spec : specs) {
+    if (!report::DrawPlot(spec, o.plot_dir, &error)) {
+      std::fprintf(stderr, "hsapreempt bench preempt: plot %s: %s\n", spec.name.c_str(),
+                   error.c_str());
+    } else if (!o.json) {
+      std::printf("plot: %s/%s.png\n", o.plot_dir.c_str(), spec.name.c_str());
+    }
+  }
+}
+
+int Run(const std::vector<std::string>& args) {
+  Options o;
+  int status = kExitOk;
+  if (!ParseArgs(args, &o, &status)) return status;
+  if (UseSimulatedDevice() && SimLibDir().empty()) {
+    std::fprintf(stderr, "hsapreempt bench preempt: simulated device not built (no "
+                         "libhsakmt.so.1 next to the tools)\n");
+    return kExitUnsupported;
+  }
+  const std::string prefix = "bpre-" + std::to_string(getpid()) + "-";
+  int serial = 0;
+  const size_t steps = o.durations_ms.size() * (1 + 2 * o.levels.size());
+  size_t step = 0;
+  auto progress = [&](const std::string& what) {
+    std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
+  };
+  std::string sim;
+  std::vector<Measure> baselines;
+  std::vector<Cell> cells;
+  for (double d : o.durations_ms) {
+    progress(report::Format("D=%g ms: low job alone, no tool", d));
+    baselines.push_back(LowAlone(o, d, Level::kNoTool, prefix + std::to_string(serial++)));
+    const Measure& base = baselines.back();
+    for (Level level : o.levels) {
+      Cell c;
+      c.d_ms = d;
+      c.level = level;
+      if (level != Level::kNoTool) {
+        progress(report::Format("D=%g ms %s: low job alone with the tool", d,
+                                report::LevelLabel(level)));
+        c.overhead = LowAlone(o, d, level, prefix + std::to_string(serial++));
+      } else {
+        ++step;
+      }
+      progress(report::Format("D=%g ms %s: %d probes at %.0f/s", d, report::LevelLabel(level),
+                              o.probes, ProbeRate(d)));
+      Contention(o, prefix + std::to_string(serial++), &c, &sim);
+      if (c.ok && base.ok) c.kept = c.low_units_per_s / base.units_per_s;
+      cells.push_back(c);
+    }
+  }
+  if (!UseSimulatedDevice()) sim = "";
+  bool all_ok = true;
+  for (const auto& b : baselines) all_ok &= b.ok;
+  for (const auto& c : cells) all_ok &= c.ok && (c.level == Level::kNoTool || c.overhead.ok);
+
+  report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P99 (us)", "max (us)",
+                       "low kept", "overhead", "status"});
+  for (const Cell& c : cells) {
+    const Measure& base = baselines[static_cast<size_t>(
+        std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
+    std::string overhead = "-";
+    if (c.level != Level::kNoTool) {
+      overhead = c.overhead.ok && base.ok
+                     ? report::Format("%+.1f%%", 100 * (1 - c.overhead.units_per_s / base.units_per_s))
+                     : "failed";
+    }
+    std::string status_text = c.ok ? "ok" : "FAILED: " + c.error;
+    if (c.ok && c.level != Level::kNoTool && !c.overhead.ok) {
+      status_text = "FAILED (overhead run): " + c.overhead.error;
+    }
+    table.AddRow({Num(c.d_ms), report::LevelLabel(c.level), c.ok ? std::to_string(c.probes) : "-",
+                  c.ok ? report::Format("%.1f", c.lat.p50 / 1000) : "-",
+                  c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
+                  c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
+                  c.ok && std::isfinite(c.kept) ? report::Format("%.1f%%", 100 * c.kept) : "-",
+                  overhead, status_text});
+  }
+  if (!o.csv.empty()) {
+    std::string error;
+    if (!report::WriteTextFile(o.csv, table.Csv(), &error)) {
+      std::fprintf(stderr, "hsapreempt bench preempt: %s\n", error.c_str());
+      all_ok = false;
+    }
+  }
+  if (!o.plot_dir.empty()) WritePlots(o, cells, sim);
+
+  if (o.json) {
+    json::Writer w;
+    w.BeginObject().Field("bench", "preempt").Field("ok", all_ok).Field("quick", o.quick);
+    w.Field("sim", sim);
+    w.Key("config").BeginObject().Key("durations_ms").BeginArray();
+    for (double d : o.durations_ms) w.Number(d);
+    w.EndArray().Key("levels").BeginArray();
+    for (Level l : o.levels) w.String(report::LevelLabel(l));
+    w.EndArray().Field("probes", o.probes).Field("probe_us", o.probe_us);
+    w.Field("threshold", o.threshold).Field("seed", static_cast<int64_t>(o.seed));
+    w.Field("low_alone_s", o.low_alone_s).EndObject();
+    w.Key("baseline").BeginArray();
+    for (size_t i = 0; i < baselines.size(); ++i) {
+      w.BeginObject().Field("duration_ms", o.durations_ms[i]).Field("ok", baselines[i].ok);
+      if (!baselines[i].ok) w.Field("error", baselines[i].error);
+      w.Field("low_units_per_s", baselines[i].units_per_s).EndObject();
+    }
+    w.EndArray().Key("cells").BeginArray();
+    for (const Cell& c : cells) {
+      w.BeginObject().Field("duration_ms", c.d_ms).Field("level", report::LevelLabel(c.level));
+      w.Field("ok", c.ok);
+      if (!c.ok) w.Field("error", c.error);
+      w.Field("probes", c.probes).Field("probe_rate", c.probe_rate);
+      w.Key("latency_ns").BeginObject().Field("count", static_cast<uint64_t>(c.lat.count));
+      w.Field("mean", c.lat.mean).Field("p50", c.lat.p50).Field("p90", c.lat.p90);
+      w.Field("p95", c.lat.p95).Field("p99", c.lat.p99).Field("max", c.lat.max);
+      w.Field("min", c.lat.min).EndObject();
+      w.Field("low_units_per_s", c.low_units_per_s);
+      w.Key("throughput_kept");
+      if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
+      w.Field("window_s", c.window_s);
+      w.Key("overhead");
+      if (c.level == Level::kNoTool) {
+        w.Null();
+      } else {
+        const Measure& base = baselines[static_cast<size_t>(
+            std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) -
+            o.durations_ms.begin())];
+        w.BeginObject().Field("ok", c.overhead.ok);
+        if (!c.overhead.ok) w.Field("error", c.overhead.error);
+        w.Field("low_units_per_s", c.overhead.units_per_s).Key("overhead");
+        if (c.overhead.ok && base.ok) w.Number(1 - c.overhead.units_per_s / base.units_per_s);
+        else w.Null();
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+    w.EndArray().EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return all_ok ? kExitOk : kExitFailed;
+  }
+
+  std::printf("%s\n", sim.empty() ? "device: real GPU" : sim.c_str());
+  std::printf("preemption latency = probe release -> probe kernel start (device clock); "
+              "%s probe kernels of %g us; low kept = low job's kernels/s during the probes vs "
+              "alone without the tool; overhead = low job alone, tool vs no tool\n",
+              o.quick ? "quick run," : "", o.probe_us);
+  for (size_t i = 0; i < baselines.size(); ++i) {
+    std::printf("baseline D=%g ms: %s\n", o.durations_ms[i],
+                baselines[i].ok ? report::Format("%.1f kernels/s", baselines[i].units_per_s).c_str()
+                                : ("FAILED: " + baselines[i].error).c_str());
+  }
+  table.Print(stdout);
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+HSAPREEMPT_COMMAND("bench preempt", "preemption latency per level (probe beside a busy GPU)", Run);
+
+}  // namespace hsapreempt::tools

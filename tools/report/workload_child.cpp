@@ -1,0 +1,157 @@
+#include "tools/report/workload_child.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "tools/command.h"
+#include "tools/support/subprocess.h"
+
+namespace hsapreempt::tools::report {
+
+const char* LevelLabel(Level level) {
+  switch (level) {
+    case Level::kNoTool: return "none";
+    case Level::kLevel1: return "L1";
+    case Level::kLevel2: return "L2";
+    case Level::kCuMask: return "cumask";
+  }
+  return "?";
+}
+
+bool ParseLevelName(const std::string& text, Level* out) {
+  if (text == "none") *out = Level::kNoTool;
+  else if (text == "1" || text == "l1" || text == "L1") *out = Level::kLevel1;
+  else if (text == "2" || text == "l2" || text == "L2") *out = Level::kLevel2;
+  else if (text == "cumask") *out = Level::kCuMask;
+  else return false;
+  return true;
+}
+
+std::vector<std::string> ChildEnv(const Stage& stage, int priority) {
+  std::vector<std::string> env = DeviceEnvironment();
+  env.push_back("HSAPREEMPT_SIM_DEVICE=" + stage.device);
+  env.push_back("HSA_ENABLE_SDMA=0");
+  // The bench decides whether the tool is loaded: never inherit the caller's.
+  if (stage.level == Level::kNoTool) {
+    env.push_back("HSA_TOOLS_LIB=");
+  } else {
+    env.push_back("HSA_TOOLS_LIB=" + ToolLibPath());
+    env.push_back(std::string("HSAPREEMPT_LEVEL=") +
+                  (stage.level == Level::kLevel1 ? "1" : stage.level == Level::kLevel2 ? "2"
+                                                                                       : "cumask"));
+    env.push_back("HSAPREEMPT_BOARD=" + stage.device);
+    env.push_back("HSAPREEMPT_PRIORITY=" + std::to_string(priority));
+    env.push_back("HSAPREEMPT_POLICY=" + stage.policy);
+    if (stage.threshold > 0) {
+      env.push_back("HSAPREEMPT_THRESHOLD=" + std::to_string(stage.threshold));
+      env.push_back("HSAPREEMPT_BATCH=" + std::to_string(std::max(1, stage.threshold / 2)));
+    }
+  }
+  env.insert(env.end(), stage.extra_env.begin(), stage.extra_env.end());
+  return env;
+}
+
+void CleanupStage(const Stage& stage) {
+  const std::string uid = std::to_string(getuid());
+  unlink(("/dev/shm/hsapreempt-sim-" + uid + "-" + stage.device).c_str());
+  unlink(("/dev/shm/hsapreempt-board-" + std::to_string(geteuid()) + "-" + stage.device).c_str());
+  // The simulated sysfs tree holds only directories of dead processes by now; `rm -r` it with a
+  // timeout rather than re-implementing a recursive delete.
+  const std::string sysfs = "/tmp/hsapreempt-sim-" + uid + "-" + stage.device;
+  RunOptions opts;
+  opts.timeout_s = 10;
+  RunProcess({"rm", "-rf", "--", sysfs}, opts);
+}
+
+std::vector<double> WorkloadRun::SampleArray(const std::string& key) const {
+  std::vector<double> v;
+  for (const json::Value& x : out.Get("samples").Get(key).items()) v.push_back(x.AsNumber());
+  return v;
+}
+
+std::vector<double> WorkloadRun::Latencies(const std::string& which) const {
+  std::vector<double> rel = SampleArray("release_ns");
+  std::vector<double> t = SampleArray(which == "start" ? "start_ns" : "end_ns");
+  std::vector<double> lat;
+  for (size_t i = 0; i < rel.size() && i < t.size(); ++i) lat.push_back(t[i] - rel[i]);
+  return lat;
+}
+
+std::string WorkloadPath() { return BinDir() + "/hsapreempt-workload"; }
+
+namespace {
+
+WorkloadRun RunOne(const Launch& launch) {
+  RunOptions opts;
+  opts.env = launch.env;
+  opts.timeout_s = launch.timeout_s;
+  std::vector<std::string> argv = {WorkloadPath()};
+  argv.insert(argv.end(), launch.args.begin(), launch.args.end());
+  RunResult r = RunProcess(argv, opts);
+  WorkloadRun run;
+  run.wall_s = r.wall_s;
+  std::string parse_error;
+  const bool parsed = json::Parse(r.out, &run.out, &parse_error);
+  std::string err = r.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  if (size_t nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+  if (parsed && r.ok() && run.out.Get("ok").AsBool()) {
+    run.ok = true;
+    if (run.out.Get("clock_check").Get("violations").AsNumber() > 0) {
+      run.ok = false;
+      run.error = "clock check failed (device time outside host submit..done)";
+    }
+    return run;
+  }
+  if (parsed && !run.out.Get("error").AsString().empty()) {
+    run.error = run.out.Get("error").AsString() + " (" + r.Describe() + ")";
+  } else {
+    run.error = r.Describe() + (err.empty() ? "" : ": " + err);
+  }
+  return run;
+}
+
+}  // namespace
+
+std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches) {
+  std::vector<WorkloadRun> runs(launches.size());
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < launches.size(); ++i) {
+    threads.emplace_back([&, i] {
+      std::this_thread::sleep_until(
+          t0 + std::chrono::microseconds(static_cast<int64_t>(launches[i].delay_s * 1e6)));
+      runs[i] = RunOne(launches[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return runs;
+}
+
+WindowThroughput ThroughputInWindow(const WorkloadRun& run, double t0_ns, double t1_ns) {
+  WindowThroughput w;
+  std::vector<double> start = run.SampleArray("start_ns");
+  std::vector<double> end = run.SampleArray("end_ns");
+  if (end.empty() || start.size() != end.size()) return w;
+  std::sort(end.begin(), end.end());
+  const double first = *std::min_element(start.begin(), start.end());
+  t0_ns = std::max(t0_ns, first);
+  t1_ns = std::min(t1_ns, end.back());
+  if (t1_ns <= t0_ns) return w;
+  double units = 0;
+  double prev = first;
+  for (double e : end) {
+    const double lo = std::max(prev, t0_ns), hi = std::min(e, t1_ns);
+    if (hi > lo && e > prev) units += (hi - lo) / (e - prev);
+    prev = e;
+  }
+  w.covered_s = (t1_ns - t0_ns) * 1e-9;
+  w.units_per_s = units / w.covered_s;
+  return w;
+}
+
+}  // namespace hsapreempt::tools::report

@@ -1,0 +1,78 @@
+// Running hsapreempt-workload children for the benchmarks: the environment of each preemption
+// level, concurrent launches with start delays, every run under a timeout (a benchmark never
+// hangs: a child that overruns is killed and its cell reported as failed), and throughput over a
+// time window from per-unit device timestamps.
+#ifndef TOOLS_REPORT_WORKLOAD_CHILD_H_
+#define TOOLS_REPORT_WORKLOAD_CHILD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tools/support/json.h"
+
+namespace hsapreempt::tools::report {
+
+// What the benchmarks compare. kNoTool runs without HSA_TOOLS_LIB (the unscheduled baseline);
+// the others load libhsapreempt.so with HSAPREEMPT_LEVEL=1|2|cumask.
+enum class Level { kNoTool, kLevel1, kLevel2, kCuMask };
+
+const char* LevelLabel(Level level);  // "none", "L1", "L2", "cumask"
+// Parses "none|1|2|cumask" (also "l1", "l2"). False on anything else.
+bool ParseLevelName(const std::string& text, Level* out);
+
+// One simulated GPU + one scheduler board shared by the processes of one measurement.
+struct Stage {
+  std::string device;  // HSAPREEMPT_SIM_DEVICE and HSAPREEMPT_BOARD (unique per measurement)
+  Level level = Level::kNoTool;
+  std::string policy = "priority";
+  int threshold = 0;   // HSAPREEMPT_THRESHOLD (0: library default)
+  std::vector<std::string> extra_env;  // "NAME=value" added to every child (e.g. HSAPREEMPT_SIM_*)
+};
+
+// The environment of one child on `stage` at scheduler priority `priority` (0..99).
+std::vector<std::string> ChildEnv(const Stage& stage, int priority);
+
+// Removes the stage's simulated device segment, sysfs tree and board (best effort).
+void CleanupStage(const Stage& stage);
+
+struct Launch {
+  std::vector<std::string> args;  // hsapreempt-workload arguments (mode first)
+  std::vector<std::string> env;
+  double delay_s = 0;             // start this long after the first launch
+  double timeout_s = 120;
+};
+
+struct WorkloadRun {
+  bool ok = false;
+  std::string error;   // one line when !ok
+  json::Value out;     // the workload's JSON (may be partial/null when !ok)
+  double wall_s = 0;
+
+  const json::Value& Get(const std::string& key) const { return out.Get(key); }
+  // "samples" arrays as numbers (empty when absent).
+  std::vector<double> SampleArray(const std::string& key) const;
+  // The per-unit derived latencies (end/start - release) from the samples.
+  std::vector<double> Latencies(const std::string& which) const;  // "start" or "end"
+};
+
+// Path of hsapreempt-workload next to the running tool.
+std::string WorkloadPath();
+
+// Runs the launches concurrently (one thread each), each after its delay. Blocks until all end.
+std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches);
+
+struct WindowThroughput {
+  double units_per_s = 0;
+  double covered_s = 0;  // part of the window the job's samples covered
+};
+
+// Throughput of a job (run with --samples) over [t0_ns, t1_ns]: unit i occupies
+// (end[i-1], end[i]] (the first unit from its start), and each unit counts by the fraction of
+// that interval inside the window. Exact for closed loops and for a pipelined stream that keeps
+// the device busy; the window is cut to the span the samples cover.
+WindowThroughput ThroughputInWindow(const WorkloadRun& run, double t0_ns, double t1_ns);
+
+}  // namespace hsapreempt::tools::report
+
+#endif  // TOOLS_REPORT_WORKLOAD_CHILD_H_
