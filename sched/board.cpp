@@ -385,8 +385,9 @@ int Board::CheckLiveness(uint64_t now_ns, uint64_t lease_ns, pid_t self_pid,
     bool dead = pid < 0 || (kill(pid, 0) != 0 && errno == ESRCH);
     const uint64_t beat = Load(procs_[i].heartbeat_ns);
     const uint64_t age = now_ns > beat ? now_ns - beat : 0;
-    if (!dead && age > lease_ns / 2) {
-      // Missed heartbeats: a zombie, or the pid was reused by another program.
+    if (!dead && age > lease_ns / 4 + 10'000'000) {
+      // A missed heartbeat (they come every lease/4): a zombie, or a reused pid? Costs one /proc
+      // read, and only a dead or different process is reaped, so a late heartbeat is harmless.
       uint64_t start = 0;
       char state = 0;
       if (!ReadProcessStart(pid, &start, &state) || state == 'Z' || state == 'X' ||

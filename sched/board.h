@@ -11,8 +11,9 @@
 // A private board has the same layout in this process's memory: in-process scheduling runs the
 // exact same code.
 //
-// Liveness: a process entry counts while its pid exists (kill(pid, 0)) and, once its heartbeat is
-// older than half the lease, while /proc/<pid>/stat shows the same start time and a live state.
+// Liveness: a process entry counts while its pid exists (kill(pid, 0)), its heartbeat is younger
+// than the lease (schedulers beat every lease/4) and, once a heartbeat is late, while
+// /proc/<pid>/stat shows the same start time and a live (not zombie) state.
 // A process that fails these checks is reaped: its queue entries are freed at once.
 #ifndef SCHED_BOARD_H_
 #define SCHED_BOARD_H_

@@ -30,6 +30,9 @@ namespace {
 using common::Status;
 
 constexpr uint64_t kBlockedPollNs = 1'000'000;  // re-check a queue blocked on a barrier
+// While one of our queues is held, re-check the others' liveness this often: a process that dies
+// (SIGKILL bumps no generation) must stop holding us at once, not at the next heartbeat.
+constexpr uint64_t kHeldLivenessPollNs = 20'000'000;
 
 // Our state for one XQueue. Never freed while the scheduler lives (parked for reuse), so a late
 // OnBusy/OnIdle from another thread never touches freed memory; `queue` says whom it serves.
@@ -468,6 +471,9 @@ uint64_t SchedulerImpl::Evaluate() {
                            std::memory_order_relaxed);
   }
   if (changed) board->BumpAndWake();
+  for (LocalQueue* lq : queues_) {
+    if (lq->applied_suspended && board->shared()) next = std::min(next, now + kHeldLivenessPollNs);
+  }
   return next;
 }
 
