@@ -100,12 +100,7 @@ void RaiseQueueError(CpQueue& q, Device& dev, int64_t code, uint64_t index, uint
   if (!SafeRead(reinterpret_cast<void*>(sig.handle), &s, sizeof(s))) return;
   amd_signal_t* live = reinterpret_cast<amd_signal_t*>(sig.handle);
   __atomic_store_n(&live->value, code, __ATOMIC_RELEASE);
-  if (s.event_mailbox_ptr != 0) {
-    uint64_t id = s.event_id;
-    if (SafeWrite(reinterpret_cast<void*>(s.event_mailbox_ptr), &id, sizeof(id))) {
-      SignalEventFromDevice(s.event_mailbox_ptr, s.event_id);
-    }
-  }
+  if (s.event_mailbox_ptr != 0) SignalEventFromDevice(s.event_mailbox_ptr, s.event_id);
 }
 
 // Decrements a completion signal the way the CP's end-of-packet release does.
@@ -123,12 +118,7 @@ void CompleteSignal(uint64_t handle, const DispatchTimes& t, CompletionLog& log)
   live->end_ts = t.end_ns;
   log.Record(handle, t.end_ns);
   __atomic_fetch_sub(&live->value, 1, __ATOMIC_SEQ_CST);
-  if (s.event_mailbox_ptr != 0) {
-    uint64_t id = s.event_id;
-    if (SafeWrite(reinterpret_cast<void*>(s.event_mailbox_ptr), &id, sizeof(id))) {
-      SignalEventFromDevice(s.event_mailbox_ptr, s.event_id);
-    }
-  }
+  if (s.event_mailbox_ptr != 0) SignalEventFromDevice(s.event_mailbox_ptr, s.event_id);
 }
 
 void ApplyEffect(const Effect& e) {

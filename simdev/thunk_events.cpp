@@ -95,8 +95,12 @@ void SignalEventFromDevice(uint64_t mailbox, uint32_t id) {
   EventTable& t = T();
   std::lock_guard<std::mutex> lock(t.mu);
   uint64_t base = reinterpret_cast<uint64_t>(t.page);
-  if (t.page == nullptr || mailbox < base || mailbox >= base + kMaxEvents * sizeof(uint64_t)) return;
+  if (t.page == nullptr || mailbox < base || mailbox >= base + kMaxEvents * sizeof(uint64_t) ||
+      (mailbox - base) % sizeof(uint64_t) != 0) {
+    return;  // another process's mailbox (e.g. an IPC signal): its address means nothing here
+  }
   if (!ValidId(id) || !t.rec[id].in_use) return;
+  __atomic_store_n(reinterpret_cast<uint64_t*>(mailbox), uint64_t(id), __ATOMIC_RELEASE);
   SetLocked(t, id);
 }
 

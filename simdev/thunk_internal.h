@@ -24,9 +24,10 @@ Device* GetDevice();
 // True between the first hsaKmtOpenKFD and the matching hsaKmtCloseKFD.
 bool KfdOpen();
 
-// Events (thunk_events.cpp). Sets event `id` of this process as the driver does when the CP's
-// interrupt arrives; ignores unknown ids. `mailbox` is the address the CP wrote to (the event
-// page slot); a mailbox outside this process's event page is ignored (foreign signal).
+// Events (thunk_events.cpp). What the CP's end-of-packet interrupt does: writes `id` into the
+// mailbox (an event page slot) and sets event `id` of this process. A mailbox outside this
+// process's event page (a signal created by another process) or an unknown id is ignored, so a
+// foreign address is never written.
 void SignalEventFromDevice(uint64_t mailbox, uint32_t id);
 
 // Copies n bytes if the application side (dst when to_app, else src) lies inside one live

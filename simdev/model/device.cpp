@@ -145,6 +145,7 @@ bool ProcessGone(uint32_t pid, uint64_t start_time) {
 class DeviceImpl : public Device {
  public:
   DeviceImpl(Segment* seg, const Params& params) : seg_(seg), params_(params), engine_(&seg->state) {}
+  ~DeviceImpl() override { munmap(seg_, sizeof(Segment)); }
 
   const Params& params() const override { return params_; }
 
@@ -271,19 +272,41 @@ class DeviceImpl : public Device {
     DeviceState& s = seg_->state;
     s.last_reap_ns = now;
     uint32_t self = static_cast<uint32_t>(getpid());
+    // Each distinct (pid, start time) is checked once per scan (kill + /proc read), however many
+    // queues it has. Keyed on both: after pid reuse, old and new owners share the pid.
+    struct Owner {
+      uint32_t pid;
+      uint64_t start;
+    } alive[64];
+    uint32_t n_alive = 0;
     int dropped = 0;
     for (uint32_t i = 0; i < kMaxQueues; ++i) {
       QueueEntry& q = s.queues[i];
       if (!q.in_use || q.pid == self) continue;
       uint32_t pid = q.pid;
-      if (!ProcessGone(pid, q.pid_start_time)) continue;
+      uint64_t start = q.pid_start_time;
+      bool known_alive = false;
+      for (uint32_t k = 0; k < n_alive && !known_alive; ++k) {
+        known_alive = alive[k].pid == pid && alive[k].start == start;
+      }
+      if (known_alive) continue;
+      if (!ProcessGone(pid, start)) {
+        if (n_alive < 64) alive[n_alive++] = {pid, start};
+        continue;
+      }
       for (uint32_t j = i; j < kMaxQueues; ++j) {
-        if (s.queues[j].in_use && s.queues[j].pid == pid) {
+        if (s.queues[j].in_use && s.queues[j].pid == pid &&
+            s.queues[j].pid_start_time == start) {
           engine_.RemoveQueue(static_cast<int>(j), now);
           ++dropped;
         }
       }
-      dead_pids->push_back(pid);
+      // Its sysfs directory goes too, unless the pid now belongs to a live process with queues.
+      bool reused = false;
+      for (uint32_t j = 0; j < kMaxQueues && !reused; ++j) {
+        reused = s.queues[j].in_use && s.queues[j].pid == pid;
+      }
+      if (!reused) dead_pids->push_back(pid);
     }
     return dropped;
   }

@@ -64,7 +64,9 @@ class Device {
   // cannot be created or has an incompatible layout/version.
   static Device* Instance();
 
-  // For unit tests: a private device on its own segment name with explicit parameters.
+  // For unit tests: a private device on its own segment name with explicit parameters. Attaches
+  // if the segment exists (RemoveSegmentForTest first for a fresh one). The caller owns the
+  // result: deleting it unmaps the segment (it stays in /dev/shm until removed).
   static Device* CreateForTest(const Params& params, const std::string& segment_name);
 
   virtual ~Device() = default;
