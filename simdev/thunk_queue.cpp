@@ -71,6 +71,7 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtCreateQueue(HSAuint32 node, HSA_QUEUE_TYPE type, 
                                            HSAuint64 size, HsaEvent* event,
                                            HsaQueueResource* rsrc) {
   if (rsrc == nullptr) return HSAKMT_STATUS_INVALID_PARAMETER;
+  if (!KfdOpen()) return HSAKMT_STATUS_KERNEL_IO_CHANNEL_NOT_OPENED;
   if (node != kGpuNode) return HSAKMT_STATUS_INVALID_NODE_UNIT;
   if (type == HSA_QUEUE_SDMA || type == HSA_QUEUE_SDMA_XGMI) {
     SIM_LOG(kInfo, "hsaKmtCreateQueue: SDMA queues are not simulated (ROCr uses blit kernels)");
