@@ -57,7 +57,7 @@ class Policy {
 };
 
 // Weighted: how far (in real ns) the running queue may run past its fair share before switching.
-constexpr uint64_t kWeightedQuantumNs = 2'000'000;
+constexpr uint64_t kWeightedQuantumNs = 10'000'000;
 
 std::unique_ptr<Policy> MakePolicy(common::PolicyChoice choice);
 

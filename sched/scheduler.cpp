@@ -33,6 +33,7 @@ constexpr uint64_t kBlockedPollNs = 1'000'000;  // re-check a queue blocked on a
 // While one of our queues is held, re-check the others' liveness this often: a process that dies
 // (SIGKILL bumps no generation) must stop holding us at once, not at the next heartbeat.
 constexpr uint64_t kHeldLivenessPollNs = 20'000'000;
+constexpr uint64_t kDrainPollNs = 250'000;
 
 // Our state for one XQueue. Never freed while the scheduler lives (parked for reuse), so a late
 // OnBusy/OnIdle from another thread never touches freed memory; `queue` says whom it serves.
@@ -50,6 +51,9 @@ struct LocalQueue {
   uint64_t suspended_at_ns = 0;
   bool saw_work = false;
   bool latency_pending = false;
+  // Used the GPU since the last evaluation: running, or suspended with packets still in flight
+  // (Level-1 lets forwarded work finish, and that time is this queue's, not the next one's).
+  bool on_gpu = false;
 };
 
 bool IsHardwareLever(levels::LeverKind kind) { return kind != levels::LeverKind::kNone; }
@@ -144,6 +148,7 @@ class SchedulerImpl : public InspectableScheduler {
     lq->applied_suspended = false;
     lq->saw_work = false;
     lq->latency_pending = false;
+    lq->on_gpu = false;
     lq->busy.store(false);
     lq->wake_on_busy.store(true);
     Board::QueueInit init{a.priority, a.weight, a.deadline_us,
@@ -341,6 +346,7 @@ uint64_t SchedulerImpl::Evaluate() {
   last_eval_ns_ = now;
   uint64_t next = now + std::max<uint64_t>(lease_ns_ / 4, 1'000'000);
   Store(board->proc(proc_slot_)->heartbeat_ns, now);
+  bool draining = false;  // a suspended queue of ours still has work on the GPU
 
   // Our entries: runnable work (a queue blocked on a barrier must not hold others), counters,
   // service received since the last evaluation.
@@ -362,7 +368,9 @@ uint64_t SchedulerImpl::Evaluate() {
       Store(e->has_work, runnable ? 1u : 0u);
       board->Bump();
     }
-    if (had && !lq->applied_suspended) Store(e->service_ns, Load(e->service_ns) + elapsed);
+    if (had && lq->on_gpu) Store(e->service_ns, Load(e->service_ns) + elapsed);
+    lq->on_gpu = !lq->applied_suspended || st.in_flight > 0;
+    if (lq->applied_suspended && st.in_flight > 0) draining = true;
   }
 
   if (board->shared()) {
@@ -420,6 +428,10 @@ uint64_t SchedulerImpl::Evaluate() {
     }
   }
 
+  // Weighted shares charge a suspended queue for its draining work: sample it finely until done.
+  if (draining && choice == common::PolicyChoice::kWeighted) {
+    next = std::min(next, now + kDrainPollNs);
+  }
   policy.Decide(views_, now, &decision_);
   if (decision_.reevaluate_at_ns != 0) next = std::min(next, decision_.reevaluate_at_ns);
 
@@ -444,6 +456,7 @@ uint64_t SchedulerImpl::Evaluate() {
       q->Suspend();
       lq->applied_suspended = true;
       lq->suspended_at_ns = common::MonotonicRawNs();  // after the lever engaged
+      lq->on_gpu = q->stats().in_flight > 0 && !q->stats().lever_engaged;
       Store(e->suspended, 1u);
       Store(e->preemptions, Load(e->preemptions) + 1);
       changed = true;
@@ -456,6 +469,7 @@ uint64_t SchedulerImpl::Evaluate() {
       } else {
         q->Resume();
         lq->applied_suspended = false;
+        lq->on_gpu = true;
         Store(e->suspended, 0u);
         changed = true;
       }
