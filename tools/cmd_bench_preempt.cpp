@@ -26,6 +26,9 @@
 //     low_units_per_s  the low job's kernels/s while the probes ran
 //     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
 //     window_s       length of the probe window the throughput was measured over
+//     preemptions, runlist_updates  the low job's CWSR saves and the device's runlist updates in
+//                    the device trace (the ring holds the last 65536 events, so with short
+//                    kernels these undercount); 0 preemptions = the level never preempted
 //     overhead       {ok, error?, low_units_per_s, overhead}: the low job alone with this level's
 //                    tool; overhead = 1 - tool/baseline (null for level none)
 #include <unistd.h>
@@ -92,6 +95,7 @@ struct Cell {
   std::vector<double> latency;  // ns
   Summary lat;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
+  double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
   Measure overhead;  // low alone with the tool (not for none)
 };
 
@@ -148,6 +152,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   const double start_delay_s = 1.0;
   report::Launch low, probe;
   low.args = LowArgs(cell->d_ms, start_delay_s + probe_s + 3.0);
+  low.args.push_back("--trace");  // device preemptions of its queue: did the level act?
   low.env = report::ChildEnv(stage, 10);
   low.timeout_s = start_delay_s + probe_s + 90;
   probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(o.probes + 1),
@@ -170,21 +175,18 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   cell->probes = static_cast<int>(cell->latency.size());
   cell->lat = Summarize(cell->latency);
   std::vector<double> rel = pr.SampleArray("release_ns"), end = pr.SampleArray("end_ns");
-  std::vector<double> lstart = lr.SampleArray("start_ns"), lend = lr.SampleArray("end_ns");
-  if (rel.empty() || lend.empty()) {
-    cell->error = "no samples (probe " + std::to_string(rel.size()) + ", low " +
-                  std::to_string(lend.size()) + ")";
+  if (rel.empty() || end.empty()) {
+    cell->error = "the probe process measured no probes";
     return;
   }
   const double t0 = *std::min_element(rel.begin(), rel.end());
   const double t1 = *std::max_element(end.begin(), end.end());
   // Probes outside the low job's run would measure an idle GPU: refuse the cell rather than
   // report a flattering figure.
-  if (*std::min_element(lstart.begin(), lstart.end()) > t0 ||
-      *std::max_element(lend.begin(), lend.end()) < t1) {
-    cell->error = "the low-priority job did not cover the probe window (start-up too slow?)";
-    return;
-  }
+  if (report::CoverageError(lr, t0, t1, "the low-priority job", &cell->error)) return;
+  const json::Value& trace = lr.Get("device_trace");
+  cell->preemptions = trace.Get("preemptions").AsNumber();
+  cell->runlist_updates = trace.Get("runlist_updates").AsNumber();
   report::WindowThroughput w = report::ThroughputInWindow(lr, t0, t1);
   cell->low_units_per_s = w.units_per_s;
   cell->window_s = w.covered_s;
@@ -356,7 +358,7 @@ int Run(const std::vector<std::string>& args) {
   for (const auto& c : cells) all_ok &= c.ok && (c.level == Level::kNoTool || c.overhead.ok);
 
   report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P99 (us)", "max (us)",
-                       "low kept", "overhead", "status"});
+                       "low kept", "overhead", "preempts", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[static_cast<size_t>(
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
@@ -375,7 +377,7 @@ int Run(const std::vector<std::string>& args) {
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
                   c.ok && std::isfinite(c.kept) ? report::Format("%.1f%%", 100 * c.kept) : "-",
-                  overhead, status_text});
+                  overhead, c.ok ? report::Format("%.0f", c.preemptions) : "-", status_text});
   }
   if (!o.csv.empty()) {
     std::string error;
@@ -416,7 +418,8 @@ int Run(const std::vector<std::string>& args) {
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Key("throughput_kept");
       if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
-      w.Field("window_s", c.window_s);
+      w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
+      w.Field("runlist_updates", c.runlist_updates);
       w.Key("overhead");
       if (c.level == Level::kNoTool) {
         w.Null();

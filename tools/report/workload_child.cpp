@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tools/command.h"
+#include "tools/report/table.h"
 #include "tools/support/subprocess.h"
 
 namespace hsapreempt::tools::report {
@@ -81,6 +82,24 @@ std::vector<double> WorkloadRun::Latencies(const std::string& which) const {
   return lat;
 }
 
+bool CoverageError(const WorkloadRun& background, double t0_ns, double t1_ns,
+                   const std::string& who, std::string* error) {
+  std::vector<double> rel = background.SampleArray("release_ns");
+  std::vector<double> end = background.SampleArray("end_ns");
+  if (rel.empty() || end.empty()) {
+    *error = who + " completed no units";
+    return true;
+  }
+  const double first = *std::min_element(rel.begin(), rel.end());
+  const double last = *std::max_element(end.begin(), end.end());
+  if (first <= t0_ns && last >= t1_ns) return false;
+  *error = Format("%s did not run through the measured window (it ran %.3f..%.3f s, the window "
+                  "is 0..%.3f s): start-up too slow on this machine?",
+                  who.c_str(), (first - t0_ns) * 1e-9, (last - t0_ns) * 1e-9,
+                  (t1_ns - t0_ns) * 1e-9);
+  return true;
+}
+
 std::string WorkloadPath() { return BinDir() + "/hsapreempt-workload"; }
 
 namespace {
@@ -133,12 +152,14 @@ std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches) {
 }
 
 WindowThroughput ThroughputInWindow(const WorkloadRun& run, double t0_ns, double t1_ns) {
+  // A closed loop's first unit starts at its release; a pipelined stream's first unit is
+  // released when the stream starts, within a dispatch of its start.
   WindowThroughput w;
-  std::vector<double> start = run.SampleArray("start_ns");
+  std::vector<double> release = run.SampleArray("release_ns");
   std::vector<double> end = run.SampleArray("end_ns");
-  if (end.empty() || start.size() != end.size()) return w;
+  if (end.empty() || release.size() != end.size()) return w;
   std::sort(end.begin(), end.end());
-  const double first = *std::min_element(start.begin(), start.end());
+  const double first = *std::min_element(release.begin(), release.end());
   t0_ns = std::max(t0_ns, first);
   t1_ns = std::min(t1_ns, end.back());
   if (t1_ns <= t0_ns) return w;

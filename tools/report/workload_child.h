@@ -67,8 +67,14 @@ struct WindowThroughput {
   double covered_s = 0;  // part of the window the job's samples covered
 };
 
+// True (with a one-line *error naming `who` and the times) when `background` (run with
+// --samples) did not run from before t0 until after t1: the foreground then measured a partly
+// idle GPU, and the cell must be reported as failed rather than flattering.
+bool CoverageError(const WorkloadRun& background, double t0_ns, double t1_ns,
+                   const std::string& who, std::string* error);
+
 // Throughput of a job (run with --samples) over [t0_ns, t1_ns]: unit i occupies
-// (end[i-1], end[i]] (the first unit from its start), and each unit counts by the fraction of
+// (end[i-1], end[i]] (the first unit from its release), and each unit counts by the fraction of
 // that interval inside the window. Exact for closed loops and for a pipelined stream that keeps
 // the device busy; the window is cut to the span the samples cover.
 WindowThroughput ThroughputInWindow(const WorkloadRun& run, double t0_ns, double t1_ns);

@@ -1,0 +1,160 @@
+// `hsapreempt bench preempt|two-model --quick --json` on the simulated device: the JSON is
+// well-formed, names the simulated device, has every cell of the sweep, and no cell failed (a
+// failed cell is marked ok=false with an error, which fails this test with that error).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+#include "tools/support/json.h"
+
+namespace hsapreempt {
+namespace {
+
+namespace json = tools::json;
+
+json::Value RunBench(const std::vector<std::string>& args, int* exit_code) {
+  testsupport::RunOptions opts;
+  opts.env = {"HSAPREEMPT_DEVICE=sim", "HSA_TOOLS_LIB=", "HSAPREEMPT_LOG_LEVEL=warn"};
+  opts.timeout_s = 280;
+  std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  testsupport::RunResult r = testsupport::RunProcess(argv, opts);
+  EXPECT_FALSE(r.timed_out) << "the benchmark overran its time-out";
+  *exit_code = r.exited ? r.exit_code : -1;
+  json::Value v;
+  std::string error;
+  EXPECT_TRUE(json::Parse(r.out, &v, &error)) << error << "\nstdout: " << r.out.substr(0, 2000)
+                                               << "\nstderr: " << r.err.substr(0, 2000);
+  return v;
+}
+
+void ExpectSummary(const json::Value& s, const std::string& where) {
+  ASSERT_TRUE(s.is_object()) << where;
+  for (const char* k : {"count", "mean", "p50", "p90", "p95", "p99", "max", "min"}) {
+    EXPECT_TRUE(s.Get(k).is_number()) << where << ": " << k;
+  }
+  EXPECT_GT(s.Get("count").AsNumber(), 0) << where;
+  EXPECT_LE(s.Get("p50").AsNumber(), s.Get("p99").AsNumber()) << where;
+  EXPECT_LE(s.Get("p99").AsNumber(), s.Get("max").AsNumber()) << where;
+  EXPECT_GE(s.Get("min").AsNumber(), 0) << where;
+}
+
+TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
+  int code = -1;
+  json::Value v = RunBench({"bench", "preempt", "--quick", "--json"}, &code);
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.Get("bench").AsString(), "preempt");
+  EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
+  const auto& durations = v.Get("config").Get("durations_ms").items();
+  const auto& levels = v.Get("config").Get("levels").items();
+  ASSERT_FALSE(durations.empty());
+  ASSERT_EQ(levels.size(), 4u);
+  ASSERT_EQ(v.Get("baseline").items().size(), durations.size());
+  for (const auto& b : v.Get("baseline").items()) {
+    EXPECT_TRUE(b.Get("ok").AsBool()) << "baseline failed: " << b.Get("error").AsString();
+    EXPECT_GT(b.Get("low_units_per_s").AsNumber(), 0);
+  }
+  const auto& cells = v.Get("cells").items();
+  ASSERT_EQ(cells.size(), durations.size() * levels.size());
+  for (const auto& d : durations) {
+    for (const auto& l : levels) {
+      const json::Value* found = nullptr;
+      for (const auto& c : cells) {
+        if (c.Get("duration_ms").AsNumber() == d.AsNumber() &&
+            c.Get("level").AsString() == l.AsString()) {
+          found = &c;
+        }
+      }
+      const std::string where = "D=" + std::to_string(d.AsNumber()) + " " + l.AsString();
+      ASSERT_NE(found, nullptr) << where << " missing";
+      const json::Value& c = *found;
+      EXPECT_TRUE(c.Get("ok").AsBool()) << where << " failed: " << c.Get("error").AsString();
+      if (!c.Get("ok").AsBool()) continue;
+      ExpectSummary(c.Get("latency_ns"), where);
+      EXPECT_EQ(c.Get("probes").AsNumber(), v.Get("config").Get("probes").AsNumber()) << where;
+      EXPECT_GT(c.Get("low_units_per_s").AsNumber(), 0) << where;
+      EXPECT_TRUE(c.Get("throughput_kept").is_number()) << where;
+      EXPECT_GT(c.Get("window_s").AsNumber(), 0) << where;
+      if (l.AsString() == "none") {
+        EXPECT_TRUE(c.Get("overhead").is_null()) << where;
+      } else {
+        EXPECT_TRUE(c.Get("overhead").Get("ok").AsBool())
+            << where << " overhead run failed: " << c.Get("overhead").Get("error").AsString();
+        EXPECT_TRUE(c.Get("overhead").Get("overhead").is_number()) << where;
+      }
+    }
+  }
+  EXPECT_TRUE(v.Get("ok").AsBool());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
+  int code = -1;
+  json::Value v = RunBench({"bench", "two-model", "--quick", "--json"}, &code);
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.Get("bench").AsString(), "two-model");
+  EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
+  EXPECT_DOUBLE_EQ(v.Get("scale").AsNumber(), 3.8);
+  const auto& batches = v.Get("config").Get("batches").items();
+  const auto& rates = v.Get("config").Get("rates").items();
+  const auto& levels = v.Get("config").Get("levels").items();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].AsNumber(), 1024);
+  ASSERT_EQ(levels.size(), 4u);
+  for (const auto& s : v.Get("standalone_small").items()) {
+    EXPECT_TRUE(s.Get("ok").AsBool()) << "standalone small: " << s.Get("error").AsString();
+    ExpectSummary(s.Get("latency_ns"), "standalone small");
+  }
+  for (const auto& g : v.Get("standalone_large").items()) {
+    EXPECT_TRUE(g.Get("ok").AsBool()) << "standalone large: " << g.Get("error").AsString();
+    EXPECT_GT(g.Get("iterations_per_s").AsNumber(), 0);
+  }
+  const auto& cells = v.Get("cells").items();
+  // one policy (priority) by default: batches x rates x levels
+  ASSERT_EQ(cells.size(), batches.size() * rates.size() * levels.size());
+  for (const auto& r : rates) {
+    for (const auto& l : levels) {
+      const json::Value* found = nullptr;
+      for (const auto& c : cells) {
+        if (c.Get("rate").AsNumber() == r.AsNumber() && c.Get("level").AsString() == l.AsString()) {
+          found = &c;
+        }
+      }
+      const std::string where = "rate " + std::to_string(r.AsNumber()) + " " + l.AsString();
+      ASSERT_NE(found, nullptr) << where << " missing";
+      const json::Value& c = *found;
+      EXPECT_TRUE(c.Get("ok").AsBool()) << where << " failed: " << c.Get("error").AsString();
+      if (!c.Get("ok").AsBool()) continue;
+      ExpectSummary(c.Get("latency_ns"), where);
+      EXPECT_TRUE(c.Get("p99_vs_standalone").is_number()) << where;
+      EXPECT_GT(c.Get("large_iterations_per_s").AsNumber(), 0) << where;
+      EXPECT_TRUE(c.Get("large_kept").is_number()) << where;
+      EXPECT_EQ(c.Get("policy").AsString(), l.AsString() == "none" ? "-" : "priority") << where;
+    }
+  }
+  EXPECT_TRUE(v.Get("ok").AsBool());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(BenchTest, PreemptRejectsBadFlags) {
+  testsupport::RunOptions opts;
+  opts.timeout_s = 30;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"bench", "preempt", "--durations", "1,x"},
+           {"bench", "preempt", "--levels", "3"},
+           {"bench", "two-model", "--batches", "0"},
+           {"bench", "two-model", "--policies", "edfx"}}) {
+    std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testsupport::RunResult r = testsupport::RunProcess(argv, opts);
+    EXPECT_TRUE(r.exited);
+    EXPECT_EQ(r.exit_code, 2) << args[2] << " " << args[3];
+    EXPECT_NE(r.err.find(args[3].substr(args[3].find(',') + 1)), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace hsapreempt

@@ -1,0 +1,352 @@
+// `hsapreempt bench two-model`: the users' scenario. A small model (replay of ResNet-18 batch 1)
+// serves requests at a fixed Poisson rate in one process beside a large one (ResNet-50 at batch
+// 8/256/1024) running flat out in another, on one simulated GPU + scheduler board per measurement.
+// Baseline without scheduling (no HSA_TOOLS_LIB), then each level and policy with the small model
+// at high priority. Reported: the small model's request latency (release -> device end of the
+// pass's last kernel) P50/P95/P99/max against its standalone run, and the large model's
+// iterations/s during the small model's run against its own standalone run.
+//
+// Kernel durations are the H200 traces (data/resnet_kernel_traces.json) times --scale (default
+// 3.8: an MI300-class GPU ran ResNet-50 batch 1024 at ~1.97 it/s, /work/shared/traces/README.md).
+//
+// --json fields (also in docs/benchmarks.md):
+//   bench "two-model"; ok (every measurement succeeded); quick; sim (simulated device's
+//   description, "" on a real GPU); scale
+//   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, small_model,
+//           large_model, small_priority, large_priority, small_weight, large_weight}
+//   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min}}
+//   standalone_large[]  {batch, ok, error?, iterations_per_s}
+//   cells[]  per batch x rate x level (x policy for the tool levels):
+//     batch, rate, level ("none"|"L1"|"L2"|"cumask"), policy ("-" for none), ok, error?
+//     requests            small-model requests measured
+//     latency_ns          summary of the small model's request latency
+//     p99_vs_standalone   latency p99 / standalone p99 at this rate (null if standalone failed)
+//     large_iterations_per_s  large model's throughput while the small one ran
+//     large_kept          large_iterations_per_s / standalone (null if standalone failed)
+//     window_s            length of the window the large throughput was measured over
+//     preemptions         CWSR saves of the large model's queues in the device trace (0 when a
+//                         level fell back to Level-1 or none)
+//     target              "" or the target this row is judged against, with "met"/"missed":
+//                         L2 at batch 1024: p99 <= 1.3x standalone and large_kept >= 0.85;
+//                         L1: p99 <= 1.1x the no-tool p99 of the same batch and rate (10% noise)
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/command.h"
+#include "tools/report/bench_args.h"
+#include "tools/report/plot.h"
+#include "tools/report/table.h"
+#include "tools/report/workload_child.h"
+#include "tools/support/json.h"
+#include "tools/support/stats.h"
+
+namespace hsapreempt::tools {
+namespace {
+
+using report::Level;
+
+constexpr const char* kUsage =
+    "usage: hsapreempt bench two-model [options]\n"
+    "A small model (resnet18 batch 1) at a fixed request rate beside a large one (resnet50) flat\n"
+    "out, without scheduling and under each level: small-model latency vs standalone, large-model\n"
+    "throughput vs standalone.\n"
+    "  --batches LIST     large-model batches (default 8,256,1024; --quick 1024)\n"
+    "  --rates LIST       small-model requests/s (default 10,20)\n"
+    "  --levels LIST      of none,1,2,cumask (default all)\n"
+    "  --policies LIST    of priority,weighted (default priority; weighted: small 9, large 1)\n"
+    "  --seconds S        small-model run per measurement (default 20; --quick 3)\n"
+    "  --scale X          trace duration scale (default 3.8, MI300-class vs the H200 traces)\n"
+    "  --quick            short run for CI\n"
+    "  --json             print JSON instead of the table\n"
+    "  --csv FILE         also write the table as CSV\n"
+    "  --plot-dir DIR     also write PNG plots (needs gnuplot)\n";
+
+struct Options {
+  std::vector<double> batches = {8, 256, 1024}, rates = {10, 20};
+  std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
+  std::vector<std::string> policies = {"priority"};
+  double seconds = 20, scale = 3.8;
+  bool quick = false, json = false;
+  std::string csv, plot_dir;
+};
+
+constexpr int kSmallPriority = 90, kLargePriority = 10, kSmallWeight = 9, kLargeWeight = 1;
+constexpr double kLargeLead = 2.0;  // the large model starts first, warms up, then the small one
+
+struct Small {
+  bool ok = false;
+  std::string error;
+  std::vector<double> latency;  // ns
+  Summary lat;
+};
+
+struct Large {
+  bool ok = false;
+  std::string error;
+  double ips = 0, window_s = 0;
+};
+
+struct Cell {
+  double batch = 0, rate = 0;
+  Level level = Level::kNoTool;
+  std::string policy = "-";
+  Small small;
+  Large large;
+  bool ok = false;
+  std::string error;
+  double p99_ratio = NAN, kept = NAN;
+  double preemptions = 0;  // CWSR saves of the large model's queues (device trace)
+  std::string target;
+};
+
+std::string Num(double v) { return report::Format("%g", v); }
+
+std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds) {
+  return {"replay", "--model", "resnet18", "--batch", "1", "--rate", Num(rate), "--arrival",
+          "poisson", "--seconds", Num(seconds), "--scale", Num(o.scale), "--samples", "--wait",
+          "yield", "--priority", "high", "--warmup", "1", "--timeout-s", "60"};
+}
+
+std::vector<std::string> LargeArgs(const Options& o, double batch, double seconds) {
+  return {"replay", "--model", "resnet50", "--batch", Num(batch), "--seconds", Num(seconds),
+          "--scale", Num(o.scale), "--samples", "--wait", "yield", "--priority", "low",
+          "--warmup", "0", "--timeout-s", "60"};
+}
+
+report::Stage MakeStage(const std::string& device, Level level, const std::string& policy,
+                        int weight) {
+  report::Stage s;
+  s.device = device;
+  s.level = level;
+  s.policy = policy == "-" ? "priority" : policy;
+  if (level != Level::kNoTool) s.extra_env.push_back("HSAPREEMPT_WEIGHT=" + std::to_string(weight));
+  return s;
+}
+
+void FillSmall(const report::WorkloadRun& run, Small* s) {
+  s->ok = run.ok;
+  s->error = run.error;
+  if (!run.ok) return;
+  s->latency = run.Latencies("end");
+  s->lat = Summarize(s->latency);
+  if (s->latency.empty()) {
+    s->ok = false;
+    s->error = "no requests measured";
+  }
+}
+
+void Measure(const Options& o, const std::string& device, Cell* c, std::string* sim) {
+  report::Stage small_stage = MakeStage(device, c->level, c->policy, kSmallWeight);
+  report::Stage large_stage = MakeStage(device, c->level, c->policy, kLargeWeight);
+  report::Launch large, small;
+  large.args = LargeArgs(o, c->batch, kLargeLead + o.seconds + 3);
+  large.args.push_back("--trace");  // device preemptions of its queues: did the level act?
+  large.env = report::ChildEnv(large_stage, kLargePriority);
+  large.timeout_s = kLargeLead + o.seconds + 120;
+  small.args = SmallArgs(o, c->rate, o.seconds);
+  small.env = report::ChildEnv(small_stage, kSmallPriority);
+  small.delay_s = kLargeLead;
+  small.timeout_s = o.seconds + 120;
+  std::vector<report::WorkloadRun> runs = report::RunAll({large, small});
+  report::CleanupStage(small_stage);
+  if (sim->empty() && runs[1].ok) *sim = runs[1].Get("device").Get("sim").AsString();
+  FillSmall(runs[1], &c->small);
+  c->large.ok = runs[0].ok;
+  c->large.error = runs[0].error;
+  if (!c->small.ok || !c->large.ok) {
+    c->error = !c->small.ok ? "small model: " + c->small.error : "large model: " + c->large.error;
+    return;
+  }
+  std::vector<double> rel = runs[1].SampleArray("release_ns"), end = runs[1].SampleArray("end_ns");
+  const double t0 = *std::min_element(rel.begin(), rel.end());
+  const double t1 = *std::max_element(end.begin(), end.end());
+  // The large model must run through the whole window, or the small model saw an idle GPU.
+  if (report::CoverageError(runs[0], t0, t1, "the large model", &c->error)) return;
+  c->preemptions = runs[0].Get("device_trace").Get("preemptions").AsNumber();
+  report::WindowThroughput w = report::ThroughputInWindow(runs[0], t0, t1);
+  c->large.ips = w.units_per_s;
+  c->large.window_s = w.covered_s;
+  c->ok = true;
+}
+
+bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
+  auto usage = [&](const std::string& msg) {
+    std::fprintf(stderr, "hsapreempt bench two-model: %s (see --help)\n", msg.c_str());
+    *status = kExitUsage;
+    return false;
+  };
+  bool batches_set = false, seconds_set = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string v, bad;
+    std::vector<double> nums;
+    auto value = [&]() {
+      if (i + 1 >= args.size()) return false;
+      v = args[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      *status = kExitOk;
+      return false;
+    } else if (a == "--quick") {
+      o->quick = true;
+    } else if (a == "--json") {
+      o->json = true;
+    } else if (a == "--batches") {
+      if (!value() || !report::ParseNumberList(v, 1, 1024, &o->batches, &bad)) {
+        return usage("bad --batches element '" + bad + "' (traced: 8, 256, 1024)");
+      }
+      batches_set = true;
+    } else if (a == "--rates") {
+      if (!value() || !report::ParseNumberList(v, 0.1, 1000, &o->rates, &bad)) {
+        return usage("bad --rates element '" + bad + "' (0.1..1000 requests/s)");
+      }
+    } else if (a == "--levels") {
+      if (!value() || !report::ParseLevelList(v, &o->levels, &bad)) {
+        return usage("bad --levels element '" + bad + "' (none,1,2,cumask)");
+      }
+    } else if (a == "--policies") {
+      if (!value()) return usage("--policies needs a list");
+      o->policies.clear();
+      size_t start = 0;
+      while (true) {
+        size_t comma = v.find(',', start);
+        std::string p = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (p != "priority" && p != "weighted") {
+          return usage("bad --policies element '" + p + "' (priority,weighted)");
+        }
+        if (std::find(o->policies.begin(), o->policies.end(), p) == o->policies.end()) {
+          o->policies.push_back(p);
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (a == "--seconds" || a == "--scale") {
+      const double lo = a == "--seconds" ? 0.5 : 0.01, hi = a == "--seconds" ? 3600 : 100;
+      if (!value() || !report::ParseNumberList(v, lo, hi, &nums, &bad) || nums.size() != 1) {
+        return usage(report::Format("bad %s '%s' (%g..%g)", a.c_str(), v.c_str(), lo, hi));
+      }
+      (a == "--seconds" ? o->seconds : o->scale) = nums[0];
+      if (a == "--seconds") seconds_set = true;
+    } else if (a == "--csv") {
+      if (!value()) return usage("--csv needs a file");
+      o->csv = v;
+    } else if (a == "--plot-dir") {
+      if (!value()) return usage("--plot-dir needs a directory");
+      o->plot_dir = v;
+    } else {
+      return usage("unknown argument '" + a + "'");
+    }
+  }
+  if (o->quick) {
+    if (!batches_set) o->batches = {1024};
+    if (!seconds_set) o->seconds = 3;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Output (table, CSV, JSON, plots) is in cmd_bench_two_model_report.inc to keep files short.
+#include "tools/cmd_bench_two_model_report.inc"
+
+namespace {
+
+int Run(const std::vector<std::string>& args) {
+  Options o;
+  int status = kExitOk;
+  if (!ParseArgs(args, &o, &status)) return status;
+  if (UseSimulatedDevice() && SimLibDir().empty()) {
+    std::fprintf(stderr, "hsapreempt bench two-model: simulated device not built (no "
+                         "libhsakmt.so.1 next to the tools)\n");
+    return kExitUnsupported;
+  }
+  const std::string prefix = "b2m-" + std::to_string(getpid()) + "-";
+  int serial = 0;
+  size_t tool_levels = 0;
+  for (Level l : o.levels) tool_levels += l != Level::kNoTool;
+  bool has_none = std::find(o.levels.begin(), o.levels.end(), Level::kNoTool) != o.levels.end();
+  const size_t steps = o.rates.size() + o.batches.size() +
+                       o.batches.size() * o.rates.size() *
+                           ((has_none ? 1 : 0) + tool_levels * o.policies.size());
+  size_t step = 0;
+  auto progress = [&](const std::string& what) {
+    std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
+  };
+  Results r;
+  for (double rate : o.rates) {
+    progress(report::Format("small model alone at %g req/s for %g s", rate, o.seconds));
+    report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);
+    report::Launch l;
+    l.args = SmallArgs(o, rate, o.seconds);
+    l.env = report::ChildEnv(stage, kSmallPriority);
+    l.timeout_s = o.seconds + 120;
+    report::WorkloadRun run = report::RunAll({l})[0];
+    report::CleanupStage(stage);
+    if (r.sim.empty() && run.ok) r.sim = run.Get("device").Get("sim").AsString();
+    Small s;
+    FillSmall(run, &s);
+    r.small_alone.push_back(s);
+  }
+  for (double batch : o.batches) {
+    const double secs = std::max(o.seconds, 3.0);
+    progress(report::Format("large model (batch %g) alone for %g s", batch, secs));
+    report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);
+    report::Launch l;
+    l.args = LargeArgs(o, batch, secs);
+    l.env = report::ChildEnv(stage, kLargePriority);
+    l.timeout_s = secs + 120;
+    report::WorkloadRun run = report::RunAll({l})[0];
+    report::CleanupStage(stage);
+    Large g;
+    g.ok = run.ok;
+    g.error = run.error;
+    if (run.ok) {
+      report::WindowThroughput w = report::ThroughputInWindow(run, 0, 1e30);
+      g.ips = w.units_per_s;
+      g.window_s = w.covered_s;
+      if (g.ips <= 0) g.ok = false, g.error = "no iterations completed";
+    }
+    r.large_alone.push_back(g);
+  }
+  for (size_t bi = 0; bi < o.batches.size(); ++bi) {
+    for (size_t ri = 0; ri < o.rates.size(); ++ri) {
+      for (Level level : o.levels) {
+        std::vector<std::string> policies = level == Level::kNoTool
+                                                ? std::vector<std::string>{"-"} : o.policies;
+        for (const std::string& policy : policies) {
+          Cell c;
+          c.batch = o.batches[bi];
+          c.rate = o.rates[ri];
+          c.level = level;
+          c.policy = policy;
+          progress(report::Format("batch %g, %g req/s, %s%s%s", c.batch, c.rate,
+                                  report::LevelLabel(level), policy == "-" ? "" : " ",
+                                  policy == "-" ? "" : policy.c_str()));
+          Measure(o, prefix + std::to_string(serial++), &c, &r.sim);
+          const Small& sa = r.small_alone[ri];
+          const Large& la = r.large_alone[bi];
+          if (c.ok && sa.ok && sa.lat.p99 > 0) c.p99_ratio = c.small.lat.p99 / sa.lat.p99;
+          if (c.ok && la.ok) c.kept = c.large.ips / la.ips;
+          r.cells.push_back(c);
+        }
+      }
+    }
+  }
+  if (!UseSimulatedDevice()) r.sim = "";
+  Judge(&r.cells);
+  return Report(o, r);
+}
+
+}  // namespace
+
+HSAPREEMPT_COMMAND("bench two-model",
+                   "small model's latency beside a large one, per level (users' scenario)", Run);
+
+}  // namespace hsapreempt::tools
