@@ -133,6 +133,12 @@ class XQueue {
   // unchanged; such an implementation holds nothing.
   virtual bool HoldsSignalProducer(hsa_signal_t signal) const { return false; }
 
+  // The dependency signals (up to 5, written to `deps`) that block this queue: those not yet
+  // satisfied of the barrier-AND/OR at the head of the queue (the CP's next packet, or the oldest
+  // held packet when nothing is in the hardware ring). Returns how many; 0 if not blocked. With
+  // HoldsSignalProducer on the other queues, the scheduler finds whom to release.
+  virtual int BlockingSignals(hsa_signal_t* deps, int max) const { return 0; }
+
   // For destroy / exit: resume, forward everything, and wait (bounded) until the hardware queue has
   // consumed it all. kBusy on timeout (packets are still in the hardware ring, none lost).
   virtual common::Status Drain(uint64_t timeout_ns) = 0;

@@ -321,34 +321,67 @@ void XQueueImpl::ReleaseLever() {
   }
 }
 
-bool XQueueImpl::BarrierBlocked(const uint8_t* slot) const {
+int XQueueImpl::UnmetDeps(const uint8_t* slot, hsa_signal_t* deps, int max,
+                          bool* blocked) const {
+  *blocked = false;
   uint16_t header = aql::LoadHeaderAcquire(slot);
-  if (!aql::IsBarrierAndOr(header)) return false;
+  if (!aql::IsBarrierAndOr(header)) return 0;
   bool is_or = aql::HeaderType(header) == HSA_PACKET_TYPE_BARRIER_OR;
-  bool any_dep = false;
+  int unmet = 0, any = 0;
   for (int i = 0; i < aql::kDepSignals; ++i) {
     hsa_signal_t s = aql::DepSignal(slot, i);
     if (s.handle == 0) continue;
-    any_dep = true;
-    bool met = ops_.signal_load_scacquire(s) == 0;
-    if (is_or && met) return false;
-    if (!is_or && !met) return true;
+    ++any;
+    // Reading an application signal is allowed; we never write one.
+    if (ops_.signal_load_scacquire(s) == 0) {
+      if (is_or) return 0;  // one met dependency satisfies a barrier-OR
+      continue;
+    }
+    if (unmet < max) deps[unmet] = s;
+    ++unmet;
   }
-  return is_or && any_dep;
+  *blocked = unmet > 0 && (!is_or || unmet == any);
+  return *blocked ? std::min(unmet, max) : 0;
 }
 
-bool XQueueImpl::HasRunnableWork() const {
-  std::lock_guard<std::mutex> lock(mu_);
+bool XQueueImpl::BarrierBlocked(const uint8_t* slot) const {
+  bool blocked;
+  UnmetDeps(slot, nullptr, 0, &blocked);
+  return blocked;
+}
+
+const uint8_t* XQueueImpl::HeadPacketLocked(bool* running) const {
+  *running = false;
   uint64_t soft_write = ops_.load_write_index_scacquire(soft_);
   uint64_t done = CompletedMarkersLocked();
   uint64_t completed = done > markers_done_ ? marker_covers_[(done - 1) & cover_mask_] : completed_;
   bool held = soft_write > soft_read_;
   bool in_flight = forwarded_ > completed;
-  if (!held && !in_flight) return false;
+  if (!held && !in_flight) return nullptr;
   uint64_t hw_read = ops_.load_read_index_scacquire(hw_);
-  if (hw_read < hw_write_) return !BarrierBlocked(HwSlot(hw_read));  // the CP's head packet
-  if (in_flight) return true;  // consumed, still running
-  return !BarrierBlocked(SoftSlot(soft_read_));  // oldest held packet
+  if (hw_read < hw_write_) return HwSlot(hw_read);  // the CP's next packet
+  if (in_flight) {  // all consumed, still running
+    *running = true;
+    return nullptr;
+  }
+  return SoftSlot(soft_read_);  // oldest held packet
+}
+
+bool XQueueImpl::HasRunnableWork() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool running;
+  const uint8_t* head = HeadPacketLocked(&running);
+  if (head == nullptr) return running;
+  return !BarrierBlocked(head);
+}
+
+int XQueueImpl::BlockingSignals(hsa_signal_t* deps, int max) const {
+  if (deps == nullptr || max <= 0) return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  bool running, blocked;
+  const uint8_t* head = HeadPacketLocked(&running);
+  if (head == nullptr) return 0;
+  return UnmetDeps(head, deps, max, &blocked);
 }
 
 bool XQueueImpl::HoldsSignalProducer(hsa_signal_t signal) const {

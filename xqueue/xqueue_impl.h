@@ -37,6 +37,7 @@ class XQueueImpl final : public XQueue {
   void Pump() override;
   bool HasRunnableWork() const override;
   bool HoldsSignalProducer(hsa_signal_t signal) const override;
+  int BlockingSignals(hsa_signal_t* deps, int max) const override;
   common::Status Drain(uint64_t timeout_ns) override;
   XQueueStats stats() const override;
   levels::LeverKind lever_kind() const override;
@@ -64,7 +65,12 @@ class XQueueImpl final : public XQueue {
   // Updates busy_/needs_pump_; returns true if the pump must be woken.
   bool UpdateBusyLocked(uint64_t soft_write);
   uint64_t CompletedMarkersLocked() const;
+  // Writes the unsatisfied dependencies of the barrier in `slot` (if it is one) to deps[0..max)
+  // and returns how many; blocked is set iff the barrier cannot be processed yet.
+  int UnmetDeps(const uint8_t* slot, hsa_signal_t* deps, int max, bool* blocked) const;
   bool BarrierBlocked(const uint8_t* slot) const;
+  // The packet the queue's progress depends on (CP head or oldest held), or null; requires mu_.
+  const uint8_t* HeadPacketLocked(bool* in_flight_only) const;
   // Reports the current busy state to the listener if it differs from the last report.
   void SyncListener();
   void EngageLever();

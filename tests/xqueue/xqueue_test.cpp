@@ -206,6 +206,9 @@ TEST(XQueueTest, WaitingBarrierIsNotRunnableWork) {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(rig.cp.app_started.load(), 0u);   // the CP is blocked on the barrier...
   EXPECT_FALSE(rig.xq->HasRunnableWork());    // ...so the queue cannot use the GPU
+  hsa_signal_t blocking[5];
+  ASSERT_EQ(rig.xq->BlockingSignals(blocking, 5), 1);
+  EXPECT_EQ(blocking[0].handle, dep.handle);
   ToFake(dep)->value.store(0);                // satisfied by someone else
   EXPECT_TRUE(WaitFor([&] { return ToFake(done)->value.load() == 0; }));
   EXPECT_TRUE(WaitFor([&] { return !rig.xq->HasRunnableWork(); }));
@@ -272,6 +275,38 @@ TEST(XQueueTest, ListenerSeesBusyThenIdle) {
   }
   EXPECT_EQ(listener.busy_calls.load(), 3);
   EXPECT_EQ(listener.idle_calls.load(), 3);
+}
+
+// Priority inheritance within a process: a queue blocked on a signal finds the suspended queue
+// that holds its producer; releasing that queue unblocks it.
+TEST(XQueueTest, BlockedQueueFindsTheHeldProducerOfItsDependency) {
+  Rig waiter(64, 64, 8, Opts(16, 8));
+  Rig producer(64, 64, 8, Opts(16, 8));
+  hsa_signal_t s = MakeSignal(1);
+  hsa_signal_t t = MakeSignal(1);
+  hsa_signal_t done = MakeSignal(1);
+  producer.xq->Suspend();
+  ASSERT_NE(producer.Kernel(0, s), UINT64_MAX);
+  hsa_signal_t deps[2] = {s, t};
+  ASSERT_NE(SubmitBarrier(&waiter.soft, waiter.xq.get(), false, deps, 2, {0}), UINT64_MAX);
+  ASSERT_NE(waiter.Kernel(0, done), UINT64_MAX);
+  EXPECT_TRUE(WaitFor([&] { return !waiter.xq->HasRunnableWork(); }));
+  hsa_signal_t blocking[5];
+  ASSERT_EQ(waiter.xq->BlockingSignals(blocking, 5), 2);
+  EXPECT_TRUE(producer.xq->HoldsSignalProducer(blocking[0]));
+  EXPECT_FALSE(producer.xq->HoldsSignalProducer(blocking[1]));
+  EXPECT_EQ(waiter.xq->BlockingSignals(blocking, 1), 1);  // respects max
+  ToFake(t)->value.store(0);
+  ASSERT_EQ(waiter.xq->BlockingSignals(blocking, 5), 1);
+  EXPECT_EQ(blocking[0].handle, s.handle);
+  producer.xq->Resume();
+  EXPECT_TRUE(WaitFor([&] { return ToFake(done)->value.load() == 0; }));
+  EXPECT_EQ(waiter.xq->BlockingSignals(blocking, 5), 0);
+  ASSERT_TRUE(waiter.xq->Drain(5 * kSecond).ok());
+  ASSERT_TRUE(producer.xq->Drain(5 * kSecond).ok());
+  FreeSignal(s);
+  FreeSignal(t);
+  FreeSignal(done);
 }
 
 // A forked child inherits no pump thread: it must start its own and still release held packets.
