@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "hsa_layer/doorbell_set.h"
 #include "hsa_layer/glue.h"
@@ -24,7 +25,7 @@
 namespace hsapreempt::hsa {
 namespace {
 
-constexpr uint64_t kUnloadDrainNs = 500'000'000;   // per queue, at unload / exit
+constexpr uint64_t kUnloadDrainNs = 1'000'000'000;  // all queues together, at unload / exit
 std::mutex g_lifecycle;                             // OnLoad / OnUnload / exit (not the hot path)
 bool g_handlers_registered = false;                 // atexit + pthread_atfork (once per process)
 pid_t g_owner_pid = 0;                              // the process whose queues we virtualized
@@ -46,13 +47,18 @@ void FillOps() {
 void QuiesceLocked(bool tear_down) {
   if (!State().active.exchange(false)) return;
   if (sched::Scheduler* s = glue::Scheduler()) s->Stop();  // resumes every queue, joins thread
+  // One budget for every queue, so exit stays bounded however many queues the program left.
+  const uint64_t deadline = common::MonotonicRawNs() + kUnloadDrainNs;
   for (QueueRecord* r : QueueRegistry::Instance()->TakeAll()) {
+    const uint64_t now = common::MonotonicRawNs();
+    const uint64_t budget = now < deadline ? deadline - now : 0;
     if (tear_down) {
-      TearDown(r, kUnloadDrainNs);
+      TearDown(r, budget);
     } else if (r->xqueue) {
-      // Exit: forward whatever is held so nothing is silently dropped; do not destroy (the
-      // runtime may already be tearing down, and the process is going away anyway).
-      r->xqueue->Drain(kUnloadDrainNs);
+      // Exit: hand whatever is held to the hardware ring without waiting (KFD destroys the queues
+      // of an exiting process anyway, so waiting would only delay exit); do not destroy (the
+      // runtime may already be tearing down).
+      r->xqueue->Drain(0);
     }
   }
 }

@@ -171,6 +171,15 @@ TEST_F(HsaLayerTest, ShutDownAndInitAgainReloadsTheTool) {
   EXPECT_EQ(r.err, "") << "the tool (and the program) must be silent by default";
 }
 
+TEST_F(HsaLayerTest, ExitOrShutDownWithHeldWorkEndsPromptly) {
+  for (const char* how : {"exit", "shutdown"}) {
+    RunResult r = Run({"leave-held", "--how", how}, true, {}, 60);
+    EXPECT_TRUE(Passed(r)) << how << ": " << Why(r);
+    // 8 queues x 64 ms of held work: the tool's exit drain is bounded at 1 s in total.
+    EXPECT_LT(r.wall_s, 10) << how;
+  }
+}
+
 TEST_F(HsaLayerTest, PublicApiAbsentWithoutTool) {
   RunResult r = Run({"api"}, false, {}, 120);
   ASSERT_TRUE(Passed(r)) << Why(r);

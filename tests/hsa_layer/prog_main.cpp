@@ -287,6 +287,33 @@ int RunReinit(const Args&) {
   return ran_total == 100 ? 0 : 1;
 }
 
+// Leaves queues full of held, long work behind: `--how exit` calls exit() at once, `--how
+// shutdown` calls hsa_shut_down() without destroying the queues first. Either must end promptly.
+int RunLeaveHeld(const Args& args) {
+  HsaSystem sys;
+  Kernel k;
+  if (!Setup(&sys, &k)) return 1;
+  KernargRing ring;
+  ring.Init(sys, 8 * 64 + 8, k.kernarg_size);
+  for (int i = 0; i < 8; ++i) {
+    hsa_queue_t* q = CreateQueue(sys, 64);
+    if (q == nullptr) {
+      std::printf("FAIL queue create\n");
+      return 1;
+    }
+    SubmitBatch(sys, k, q, 64, 1000000, &ring);  // 64 x 1 ms each: mostly held
+  }
+  if (args.Str("how", "exit") == "shutdown") {
+    hsa_status_t st = hsa_shut_down();
+    std::printf("%s left held work, hsa_shut_down status 0x%x\n",
+                st == HSA_STATUS_SUCCESS ? "PASS" : "FAIL", st);
+    return st == HSA_STATUS_SUCCESS ? 0 : 1;
+  }
+  std::printf("PASS left held work, exiting\n");
+  std::fflush(stdout);
+  std::exit(0);
+}
+
 Args Parse(int argc, char** argv) {
   Args a;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -314,6 +341,7 @@ int main(int argc, char** argv) {
   if (mode == "api") return RunApi(args);
   if (mode == "error-callback") return RunErrorCallback(args);
   if (mode == "reinit") return RunReinit(args);
+  if (mode == "leave-held") return RunLeaveHeld(args);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }
