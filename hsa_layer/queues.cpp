@@ -300,8 +300,10 @@ hsa_status_t TearDown(QueueRecord* record, uint64_t drain_timeout_ns) {
     // A queue the device stopped after an error never consumes again: do not wait for it.
     if (record->errored.load(std::memory_order_acquire)) drain_timeout_ns = 0;
     common::Status s = record->xqueue->Drain(drain_timeout_ns);
+    // Destroying a queue with work in flight is the application's right (without the tool the
+    // work would be cut off too): worth a note, not a warning.
     if (!s.ok() && !record->errored.load(std::memory_order_acquire)) {
-      HP_LOG(kWarn, "queue %p destroyed with work still in flight: %s",
+      HP_LOG(kInfo, "queue %p destroyed with work still in flight: %s",
              static_cast<void*>(record->app_queue), s.ToString().c_str());
     }
   }
