@@ -57,5 +57,6 @@ int main(int argc, char** argv) {
          "total)\n",
          per[0], per[1], 1e9 / per[0] + 1e9 / per[1]);
   Device::RemoveSegmentForTest(name);
+  delete d;
   return 0;
 }

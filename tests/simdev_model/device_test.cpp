@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -41,7 +42,8 @@ class DeviceTest : public ::testing::Test {
 };
 
 TEST_F(DeviceTest, CreatesAndRunsADispatch) {
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->params().cus, 4u);
   uint32_t pid = static_cast<uint32_t>(getpid());
@@ -63,11 +65,13 @@ TEST_F(DeviceTest, CreatesAndRunsADispatch) {
 }
 
 TEST_F(DeviceTest, SecondAttachSeesTheSameDeviceAndAdoptsItsShape) {
-  Device* a = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> a_owner(Device::CreateForTest(TestParams(), name_));
+  Device* a = a_owner.get();
   ASSERT_NE(a, nullptr);
   Params other = TestParams();
   other.cus = 100;  // the existing device's shape wins
-  Device* b = Device::CreateForTest(other, name_);
+  std::unique_ptr<Device> b_owner(Device::CreateForTest(other, name_));
+  Device* b = b_owner.get();
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->params().cus, 4u);
   int q = a->AddQueue(static_cast<uint32_t>(getpid()), 3, 0, 4096, 0, 1000);
@@ -82,7 +86,8 @@ TEST_F(DeviceTest, RefusesAnIncompatibleSegment) {
   ASSERT_EQ(ftruncate(fd, 4096), 0);  // wrong size: another layout
   close(fd);
   testing::internal::CaptureStderr();
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(d, nullptr);
   EXPECT_NE(err.find("incompatible"), std::string::npos) << err;
@@ -91,7 +96,8 @@ TEST_F(DeviceTest, RefusesAnIncompatibleSegment) {
 TEST_F(DeviceTest, DeadProcessQueuesAreDropped) {
   Params p = TestParams();
   p.sysfs_root = "/tmp/hsapreempt-simtest-" + std::to_string(getpid()) + "/sys";
-  Device* d = Device::CreateForTest(p, name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(p, name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   int mine = d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, NowNs());
   pid_t child = fork();
@@ -128,7 +134,8 @@ TEST_F(DeviceTest, DeadProcessQueuesAreDropped) {
 }
 
 TEST_F(DeviceTest, PeriodicCheckReapsWithoutAnExplicitCall) {
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   pid_t child = fork();
   if (child == 0) {
@@ -142,7 +149,8 @@ TEST_F(DeviceTest, PeriodicCheckReapsWithoutAnExplicitCall) {
 }
 
 TEST_F(DeviceTest, WaitForChangeWakesOnNotifyAndTimesOut) {
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   uint64_t g = d->Generation();
   uint64_t t0 = NowNs();
@@ -161,7 +169,8 @@ TEST_F(DeviceTest, WaitForChangeWakesOnNotifyAndTimesOut) {
 }
 
 TEST_F(DeviceTest, NotifyCrossesProcesses) {
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   uint64_t g = d->Generation();
   pid_t child = fork();
@@ -178,7 +187,8 @@ TEST_F(DeviceTest, NotifyCrossesProcesses) {
 }
 
 TEST_F(DeviceTest, LockHeldByADeadProcessIsRecovered) {
-  Device* d = Device::CreateForTest(TestParams(), name_);
+  std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
+  Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   int q = d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, 1000);
   pid_t child = fork();

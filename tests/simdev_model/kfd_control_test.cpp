@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "simdev/model/kfd_ioctl_ext.h"
@@ -44,7 +45,8 @@ class KfdTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     Device::RemoveSegmentForTest(name_);
     params_.cus = 4;
-    device_ = Device::CreateForTest(params_, name_);
+    owner_.reset(Device::CreateForTest(params_, name_));
+    device_ = owner_.get();
     ASSERT_NE(device_, nullptr);
     dbg_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
@@ -114,6 +116,7 @@ class KfdTest : public ::testing::Test {
 
   std::string name_;
   Params params_;
+  std::unique_ptr<Device> owner_;
   Device* device_ = nullptr;
   FakeDirectory dir_;
   int dbg_fd_ = -1;  // a valid descriptor for DBG_TRAP_ENABLE's dbg_fd
