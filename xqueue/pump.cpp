@@ -20,8 +20,11 @@ namespace hsapreempt::xq {
 namespace {
 
 // Poll intervals: a throttled queue waits for its marker (its next batch is ready to go), so poll
-// it often; otherwise we only need idleness and the closing marker, so back off.
-constexpr uint64_t kThrottledPollNs = 20'000;
+// it often, backing off while nothing completes (long kernels: a 200 us delay on a batch of long
+// kernels is small, and 20 us polls for their whole duration would cost a good part of a core);
+// otherwise we only need idleness and the closing marker, so back off further.
+constexpr uint64_t kThrottledMinPollNs = 20'000;
+constexpr uint64_t kThrottledMaxPollNs = 200'000;
 constexpr uint64_t kMinPollNs = 50'000;
 constexpr uint64_t kMaxPollNs = 1'000'000;
 constexpr auto kIdleWait = std::chrono::milliseconds(100);  // safety net only
@@ -56,6 +59,7 @@ void* PumpMain(void*) {
   prctl(PR_SET_TIMERSLACK, 2000, 0, 0, 0);
   PumpState* st = State();
   uint64_t backoff = kMinPollNs;
+  uint64_t throttled_backoff = kThrottledMinPollNs;
   std::unique_lock<std::mutex> lock(st->mu);
   for (;;) {
     bool any = false, throttled = false, progress = false;
@@ -80,8 +84,10 @@ void* PumpMain(void*) {
       i = static_cast<size_t>(it - st->queues.begin());
     }
     if (any) {
-      uint64_t ns = throttled ? kThrottledPollNs : backoff;
+      uint64_t ns = throttled ? throttled_backoff : backoff;
       backoff = progress ? kMinPollNs : std::min(backoff * 2, kMaxPollNs);
+      throttled_backoff =
+          progress ? kThrottledMinPollNs : std::min(throttled_backoff * 2, kThrottledMaxPollNs);
       lock.unlock();
       SleepNs(ns);
       lock.lock();
@@ -160,6 +166,15 @@ void InstallForkHandlersOnce() {
 }
 
 }  // namespace
+
+uint64_t PumpCpuTimeNs() {
+  PumpState* st = State();
+  if (!st->running.load(std::memory_order_acquire)) return 0;
+  clockid_t cid;
+  timespec ts;
+  if (pthread_getcpuclockid(st->thread, &cid) != 0 || clock_gettime(cid, &ts) != 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 bool PumpRegister(XQueueImpl* queue) {
   InstallForkHandlersOnce();

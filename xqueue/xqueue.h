@@ -33,8 +33,9 @@
 //
 // Pump thread: one per process, started by the first Create() (and again, lazily, in a forked
 // child, which inherits no thread and gets every XQueue lock re-initialised by pthread_atfork). It
-// polls marker completion of busy queues (20 us while a queue is throttled, backing off to 1 ms
-// otherwise, and blocks when no queue is busy) and reports OnIdle.
+// polls marker completion of busy queues (20 us while a queue is throttled, backing off to 200 us
+// while nothing completes; 50 us to 1 ms otherwise; blocked when no queue is busy) and reports
+// OnIdle.
 //
 // Lifetime: destroy an XQueue only after Drain() returned ok or after the hardware queue has been
 // destroyed (otherwise its marker signal is leaked on purpose: the CP may still write it).
