@@ -29,6 +29,8 @@
 //     preemptions, runlist_updates  the low job's CWSR saves and the device's runlist updates in
 //                    the device trace (the ring holds the last 65536 events, so with short
 //                    kernels these undercount); 0 preemptions = the level never preempted
+//     fallback       "" or the tool's log line saying the low job's queue ran on Level-1 only
+//                    (L2/cumask cells: the requested lever was not available)
 //     overhead       {ok, error?, low_units_per_s, overhead}: the low job alone with this level's
 //                    tool; overhead = 1 - tool/baseline (null for level none)
 #include <unistd.h>
@@ -96,6 +98,7 @@ struct Cell {
   Summary lat;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
+  std::string fallback;  // the tool's line saying the low queue runs on Level-1 only, if any
   Measure overhead;  // low alone with the tool (not for none)
 };
 
@@ -184,6 +187,9 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   // Probes outside the low job's run would measure an idle GPU: refuse the cell rather than
   // report a flattering figure.
   if (report::CoverageError(lr, t0, t1, "the low-priority job", &cell->error)) return;
+  if (cell->level == Level::kLevel2 || cell->level == Level::kCuMask) {
+    cell->fallback = report::LevelFallback(lr);
+  }
   const json::Value& trace = lr.Get("device_trace");
   cell->preemptions = trace.Get("preemptions").AsNumber();
   cell->runlist_updates = trace.Get("runlist_updates").AsNumber();
@@ -368,7 +374,8 @@ int Run(const std::vector<std::string>& args) {
                      ? report::Format("%+.1f%%", 100 * (1 - c.overhead.units_per_s / base.units_per_s))
                      : "failed";
     }
-    std::string status_text = c.ok ? "ok" : "FAILED: " + c.error;
+    std::string status_text = c.ok ? (c.fallback.empty() ? "ok" : "ok; fell back to Level-1")
+                                   : "FAILED: " + c.error;
     if (c.ok && c.level != Level::kNoTool && !c.overhead.ok) {
       status_text = "FAILED (overhead run): " + c.overhead.error;
     }
@@ -419,7 +426,7 @@ int Run(const std::vector<std::string>& args) {
       w.Key("throughput_kept");
       if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
-      w.Field("runlist_updates", c.runlist_updates);
+      w.Field("runlist_updates", c.runlist_updates).Field("fallback", c.fallback);
       w.Key("overhead");
       if (c.level == Level::kNoTool) {
         w.Null();
@@ -442,6 +449,11 @@ int Run(const std::vector<std::string>& args) {
   }
 
   std::printf("%s\n", sim.empty() ? "device: real GPU" : sim.c_str());
+  for (const Cell& c : cells) {
+    if (!c.fallback.empty()) {
+      std::printf("note: D=%g ms %s: %s\n", c.d_ms, report::LevelLabel(c.level), c.fallback.c_str());
+    }
+  }
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "
               "%s probe kernels of %g us; low kept = low job's kernels/s during the probes vs "
               "alone without the tool; overhead = low job alone, tool vs no tool\n",

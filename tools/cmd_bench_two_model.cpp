@@ -27,6 +27,8 @@
 //                         the small model's first request release to its last
 //     late_requests       small requests that ended after the large model's last iteration
 //                         (their tail ran on a quieter GPU; shown in the table's status)
+//     fallback            "" or the tool's log line saying the large model's queue ran on
+//                         Level-1 only (L2/cumask: the requested lever was not available)
 //     preemptions         CWSR saves of the large model's queues in the device trace (0 when a
 //                         level fell back to Level-1 or none)
 //     target              "" or the target this row is judged against, with "met"/"missed":
@@ -103,6 +105,7 @@ struct Cell {
   bool ok = false;
   std::string error;
   double p99_ratio = NAN, kept = NAN;
+  std::string fallback;    // the tool's line saying the large model's queue ran on Level-1 only
   int late_requests = 0;   // small requests that ended after the large model's last iteration
   double preemptions = 0;  // CWSR saves of the large model's queues (device trace)
   std::string target;
@@ -179,6 +182,9 @@ void Measure(const Options& o, const std::string& device, Cell* c, std::string* 
   const double large_last = *std::max_element(lend.begin(), lend.end());
   for (double e : end) c->late_requests += e > large_last;
   c->preemptions = runs[0].Get("device_trace").Get("preemptions").AsNumber();
+  if (c->level == Level::kLevel2 || c->level == Level::kCuMask) {
+    c->fallback = report::LevelFallback(runs[0]);
+  }
   report::WindowThroughput w = report::ThroughputInWindow(runs[0], t0, t1);
   c->large.ips = w.units_per_s;
   c->large.window_s = w.covered_s;

@@ -47,6 +47,7 @@ std::vector<std::string> ChildEnv(const Stage& stage, int priority) {
     env.push_back("HSAPREEMPT_BOARD=" + stage.device);
     env.push_back("HSAPREEMPT_PRIORITY=" + std::to_string(priority));
     env.push_back("HSAPREEMPT_POLICY=" + stage.policy);
+    if (std::getenv("HSAPREEMPT_LOG_LEVEL") == nullptr) env.push_back("HSAPREEMPT_LOG_LEVEL=info");
     if (stage.threshold > 0) {
       env.push_back("HSAPREEMPT_THRESHOLD=" + std::to_string(stage.threshold));
       env.push_back("HSAPREEMPT_BATCH=" + std::to_string(std::max(1, stage.threshold / 2)));
@@ -100,6 +101,18 @@ bool CoverageError(const WorkloadRun& background, double t0_ns, double t1_ns,
   return true;
 }
 
+std::string LevelFallback(const WorkloadRun& run) {
+  size_t pos = std::string::npos;
+  for (const char* marker : {"Level-1 only", "falling back to Level-1"}) {
+    pos = std::min(pos, run.err.find(marker));
+  }
+  if (pos == std::string::npos) return "";
+  size_t begin = run.err.rfind('\n', pos);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  size_t end = run.err.find('\n', pos);
+  return run.err.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
 std::string WorkloadPath() { return BinDir() + "/hsapreempt-workload"; }
 
 namespace {
@@ -113,6 +126,7 @@ WorkloadRun RunOne(const Launch& launch) {
   RunResult r = RunProcess(argv, opts);
   WorkloadRun run;
   run.wall_s = r.wall_s;
+  run.err = r.err;
   std::string parse_error;
   const bool parsed = json::Parse(r.out, &run.out, &parse_error);
   std::string err = r.err;

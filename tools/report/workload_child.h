@@ -30,7 +30,9 @@ struct Stage {
   std::vector<std::string> extra_env;  // "NAME=value" added to every child (e.g. HSAPREEMPT_SIM_*)
 };
 
-// The environment of one child on `stage` at scheduler priority `priority` (0..99).
+// The environment of one child on `stage` at scheduler priority `priority` (0..99). With the tool,
+// HSAPREEMPT_LOG_LEVEL=info (unless the caller set a level), so LevelFallback() can tell which
+// level really acted: info logs once per queue, never per packet.
 std::vector<std::string> ChildEnv(const Stage& stage, int priority);
 
 // Removes the stage's simulated device segment, sysfs tree and board (best effort).
@@ -47,6 +49,7 @@ struct WorkloadRun {
   bool ok = false;
   std::string error;   // one line when !ok
   json::Value out;     // the workload's JSON (may be partial/null when !ok)
+  std::string err;     // the child's stderr (the tool logs at info level: see ChildEnv)
   double wall_s = 0;
 
   const json::Value& Get(const std::string& key) const { return out.Get(key); }
@@ -55,6 +58,10 @@ struct WorkloadRun {
   // The per-unit derived latencies (end/start - release) from the samples.
   std::vector<double> Latencies(const std::string& which) const;  // "start" or "end"
 };
+
+// "" when the tool used the requested level; otherwise the tool's first log line saying a queue
+// runs on Level-1 only or fell back to Level-1 (e.g. the KFD queue id was unknown).
+std::string LevelFallback(const WorkloadRun& run);
 
 // Path of hsapreempt-workload next to the running tool.
 std::string WorkloadPath();
