@@ -39,6 +39,7 @@ struct PumpState {
   std::atomic<bool> running{false};
   std::atomic<bool> sleeping{false};
   bool start_failed = false;
+  bool stopped = false;            // StopPump(): touch no queue again
 };
 
 // Never destroyed: the pump thread may outlive static destruction at exit.
@@ -62,6 +63,10 @@ void* PumpMain(void*) {
   uint64_t throttled_backoff = kThrottledMinPollNs;
   std::unique_lock<std::mutex> lock(st->mu);
   for (;;) {
+    if (st->stopped) {
+      st->wake.wait(lock);
+      continue;
+    }
     bool any = false, throttled = false, progress = false;
     // Step each queue that needs it without holding mu (the listener may take other locks);
     // PumpUnregister waits on `done` while `current` is its queue. Index-based: the vector may
@@ -80,7 +85,7 @@ void* PumpMain(void*) {
       throttled |= r.throttled;
       progress |= r.progress;
       auto it = std::find(st->queues.begin(), st->queues.end(), q);
-      if (it == st->queues.end()) break;  // unregistered meanwhile: restart next round
+      if (it == st->queues.end() || st->stopped) break;  // list changed: restart next round
       i = static_cast<size_t>(it - st->queues.begin());
     }
     if (any) {
@@ -158,6 +163,7 @@ void ForkChild() {
   st->running.store(false, std::memory_order_relaxed);
   st->sleeping.store(false, std::memory_order_relaxed);
   st->start_failed = false;
+  st->stopped = false;
 }
 
 void InstallForkHandlersOnce() {
@@ -174,6 +180,16 @@ uint64_t PumpCpuTimeNs() {
   timespec ts;
   if (pthread_getcpuclockid(st->thread, &cid) != 0 || clock_gettime(cid, &ts) != 0) return 0;
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void StopPump() {
+  PumpState* st = State();
+  std::unique_lock<std::mutex> lock(st->mu);
+  st->stopped = true;
+  if (st->running.load(std::memory_order_relaxed) && pthread_equal(pthread_self(), st->thread)) {
+    return;
+  }
+  st->done.wait(lock, [&] { return st->current == nullptr; });
 }
 
 bool PumpRegister(XQueueImpl* queue) {

@@ -142,6 +142,9 @@ class XQueue {
 
   // For destroy / exit: resume, forward everything, and wait (bounded) until the hardware queue has
   // consumed it all. kBusy on timeout (packets are still in the hardware ring, none lost).
+  // From the first Drain on, the queue no longer holds: no threshold, Suspend has no effect on
+  // forwarding, so even Drain(0) hands every published packet the hardware ring has room for to
+  // the GPU (packets beyond the ring's room are forwarded by later doorbells or Drain calls).
   virtual common::Status Drain(uint64_t timeout_ns) = 0;
 
   virtual XQueueStats stats() const = 0;
@@ -150,6 +153,12 @@ class XQueue {
   // Opaque slot for the scheduler's per-queue state.
   void* sched_data = nullptr;
 };
+
+// For exit handlers: after it returns, the pump thread never touches an XQueue again (it finishes
+// the step in progress, then parks), so nothing of ours calls into a runtime that is tearing down.
+// XQueues keep working on their callers' threads (OnDoorbell, Resume, Drain). Idempotent; a
+// forked child starts unstopped.
+void StopPump();
 
 }  // namespace hsapreempt::xq
 

@@ -139,10 +139,11 @@ bool XQueueImpl::AppendMarkerLocked() {
 uint64_t XQueueImpl::ForwardLocked(bool closing) {
   const uint64_t soft_write = ops_.load_write_index_scacquire(soft_);
   uint64_t n = 0;
-  if (!(hold_enabled_ && suspended_.load(std::memory_order_relaxed)) && soft_write > soft_read_) {
+  const bool holding = hold_enabled_ && !draining_;
+  if (!(holding && suspended_.load(std::memory_order_relaxed)) && soft_write > soft_read_) {
     const uint64_t pending = soft_write - soft_read_;
     uint64_t allowed = pending;
-    if (hold_enabled_) {
+    if (holding) {
       uint64_t in_flight = forwarded_ - completed_;
       uint64_t room = threshold_ > in_flight ? threshold_ - in_flight : 0;
       allowed = std::min(pending, room);
@@ -194,7 +195,8 @@ bool XQueueImpl::UpdateBusyLocked(uint64_t soft_write) {
   busy_ = soft_write > soft_read_ || forwarded_ > completed_;
   // A suspended queue whose forwarded work is known complete has nothing for the pump until
   // Resume (which forwards itself).
-  bool needs = busy_ && !(suspended_.load(std::memory_order_relaxed) && forwarded_ == completed_);
+  bool needs = busy_ && !(suspended_.load(std::memory_order_relaxed) && !draining_ &&
+                         forwarded_ == completed_);
   bool was = needs_pump_.load(std::memory_order_relaxed);
   if (needs != was) needs_pump_.store(needs, std::memory_order_seq_cst);
   return needs && !was;
@@ -224,7 +226,8 @@ XQueueImpl::StepResult XQueueImpl::PumpStep() {
     PollMarkersLocked();
     uint64_t n = ForwardLocked(/*closing=*/true);
     r.progress = n > 0 || markers_done_ != before_done;
-    r.throttled = !suspended_.load(std::memory_order_relaxed) && last_soft_write_ > soft_read_;
+    r.throttled = (draining_ || !suspended_.load(std::memory_order_relaxed)) &&
+                  last_soft_write_ > soft_read_;
     bool was_busy = busy_;
     wake = UpdateBusyLocked(last_soft_write_);
     sync = busy_ != was_busy;
@@ -403,6 +406,12 @@ bool XQueueImpl::HoldsSignalProducer(hsa_signal_t signal) const {
 }
 
 common::Status XQueueImpl::Drain(uint64_t timeout_ns) {
+  {
+    // The queue is going away: forward everything the hardware ring takes, threshold or not, and
+    // ignore later suspensions (a zero-timeout drain at exit must not leave packets behind).
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+  }
   Resume();
   const uint64_t deadline = common::MonotonicRawNs() + timeout_ns;
   for (;;) {

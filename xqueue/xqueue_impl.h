@@ -108,6 +108,7 @@ class XQueueImpl final : public XQueue {
   uint64_t last_soft_write_ = 0;  // soft write index seen by the last ForwardLocked
   uint64_t suspensions_ = 0;
   bool busy_ = false;
+  bool draining_ = false;     // Drain() ran: no threshold, no holding, from now on
   std::atomic<bool> suspended_{false};
   std::atomic<bool> needs_pump_{false};
 

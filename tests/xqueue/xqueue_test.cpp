@@ -79,8 +79,10 @@ TEST(XQueueTest, ForwardsInOrderExactlyOnceWithManyProducersAndWraps) {
       });
     }
     for (auto& t : producers) t.join();
-    ASSERT_TRUE(rig.xq->Drain(10 * kSecond).ok());
     const uint64_t total = kProducers * kPerProducer;
+    // Let the throttle finish the job (Drain would lift the threshold).
+    EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() == total; }));
+    ASSERT_TRUE(rig.xq->Drain(10 * kSecond).ok());
     EXPECT_EQ(rig.cp.app_started.load(), total);
     EXPECT_EQ(rig.cp.app_completed.load(), total);
     EXPECT_EQ(rig.cp.order_errors.load(), 0u);
@@ -99,7 +101,7 @@ TEST(XQueueTest, ForwardsInOrderExactlyOnceWithManyProducersAndWraps) {
 TEST(XQueueTest, ThresholdBoundsPacketsInFlight) {
   Rig rig(256, 256, 64, Opts(16, 8));
   for (int i = 0; i < 300; ++i) ASSERT_NE(rig.Kernel(200'000), UINT64_MAX);
-  ASSERT_TRUE(rig.xq->Drain(30 * kSecond).ok());
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() == 300; }));
   EXPECT_EQ(rig.cp.app_completed.load(), 300u);
   // Never more than threshold application packets in the ring or running...
   EXPECT_LE(rig.cp.max_in_flight.load(), 16u);
@@ -162,8 +164,10 @@ TEST(XQueueTest, SuspendHoldsEverythingAndResumeReleases) {
 
 TEST(XQueueTest, SuspendLetsInFlightWorkFinishAndHoldsTheRest) {
   Rig rig(64, 64, 64, Opts(16, 8));
+  rig.cp.set_paused(true);  // nothing completes before the suspension, however slow we are
   for (int i = 0; i < 40; ++i) ASSERT_NE(rig.Kernel(2'000'000), UINT64_MAX);
   rig.xq->Suspend();
+  rig.cp.set_paused(false);
   EXPECT_TRUE(WaitFor([&] { return rig.xq->stats().in_flight == 0; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
   uint64_t done = rig.cp.app_completed.load();
@@ -268,8 +272,10 @@ TEST(XQueueTest, ListenerSeesBusyThenIdle) {
   FakeListener listener;
   Rig rig(64, 64, 8, Opts(16, 8), nullptr, &listener);
   for (int round = 0; round < 3; ++round) {
+    rig.cp.set_paused(true);  // one busy period per round, however slow the submissions are
     for (int i = 0; i < 5; ++i) ASSERT_NE(rig.Kernel(100'000), UINT64_MAX);
     EXPECT_TRUE(listener.busy.load());
+    rig.cp.set_paused(false);
     EXPECT_TRUE(WaitFor([&] { return !listener.busy.load(); }));
     EXPECT_EQ(rig.cp.app_completed.load(), 5u * (round + 1));
   }
@@ -307,6 +313,53 @@ TEST(XQueueTest, BlockedQueueFindsTheHeldProducerOfItsDependency) {
   FreeSignal(s);
   FreeSignal(t);
   FreeSignal(done);
+}
+
+TEST(XQueueTest, DrainWithZeroTimeoutHandsEverythingToTheGpu) {
+  Rig rig(64, 64, 64, Opts(16, 8));
+  rig.cp.set_paused(true);
+  rig.xq->Suspend();
+  for (int i = 0; i < 40; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  EXPECT_EQ(rig.xq->Drain(0).code(), common::Status::Code::kBusy);
+  EXPECT_EQ(rig.xq->stats().forwarded, 40u);  // not just a threshold's worth
+  EXPECT_EQ(rig.xq->stats().held, 0u);
+  rig.xq->Suspend();  // a draining queue no longer holds
+  ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  EXPECT_EQ(rig.xq->stats().forwarded, 41u);
+  rig.cp.set_paused(false);
+  EXPECT_TRUE(rig.xq->Drain(5 * kSecond).ok());
+  EXPECT_EQ(rig.cp.app_completed.load(), 41u);
+}
+
+// StopPump (exit handlers) is process-wide: exercise it in a child.
+TEST(XQueueTest, StoppedPumpTouchesNoQueueButDrainStillWorks) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 0;
+    {
+      FakeQueue soft(64), hw(64);
+      FakeCp cp(&hw, 64);
+      auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(16, 8), nullptr, nullptr);
+      if (!xq) _exit(2);
+      StopPump();
+      StopPump();  // idempotent
+      cp.set_paused(true);  // so no doorbell sees a completion: only the pump could release
+      for (int i = 0; i < 40; ++i) SubmitKernel(&soft, xq.get(), 0, {0}, false);
+      cp.set_paused(false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // The first 16 ran; nobody released the rest.
+      if (cp.app_completed.load() != 16) rc = 3;
+      if (xq->stats().held != 24) rc = 4;
+      if (!xq->Drain(kSecond).ok()) rc = 5;
+      if (cp.app_completed.load() != 40) rc = 6;
+    }
+    _exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // A forked child inherits no pump thread: it must start its own and still release held packets.
