@@ -158,7 +158,9 @@ void DoorbellSet::RebuildLocked() {
   table_.store(t, std::memory_order_release);
 }
 
-void DoorbellSet::LockForFork() { WriterLock().lock(); }
-void DoorbellSet::UnlockAfterFork() { WriterLock().unlock(); }
+void DoorbellSet::ResetAfterFork() {
+  new (&WriterLock()) std::mutex();
+  new (&PoolLock()) std::mutex();
+}
 
 }  // namespace hsapreempt::hsa

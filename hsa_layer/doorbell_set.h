@@ -40,9 +40,9 @@ class DoorbellSet {
   // holds a record only for one OnDoorbell call).
   void Remove(uint64_t handle, QueueRecord* record);
 
-  // fork(): take the writer lock in the parent before fork, release it in both afterwards.
-  void LockForFork();
-  void UnlockAfterFork();
+  // In a forked child (single-threaded): fresh, unlocked writer and record-pool locks. Readers
+  // never lock, so whatever a parent writer was doing leaves a table they can still probe.
+  void ResetAfterFork();
 
  private:
   struct Slot {

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "common/clock.h"
@@ -64,31 +65,24 @@ void QuiesceLocked(bool tear_down) {
 }
 
 void AtExit() {
-  std::lock_guard<std::mutex> lock(g_lifecycle);
-  // A forked child exiting must not drain the parent's queues (it has no CP to wait for, and the
+  // A forked child exiting must not touch the parent's queues (it has no CP to wait for, and the
   // queues belong to the parent's address space on the device).
   if (getpid() != g_owner_pid) return;
+  std::lock_guard<std::mutex> lock(g_lifecycle);
   QuiesceLocked(/*tear_down=*/false);
 }
 
-void ForkPrepare() {
-  g_lifecycle.lock();
-  QueueRegistry::Instance()->LockForFork();
-  DoorbellSet::Instance()->LockForFork();
-}
-void ForkParent() {
-  DoorbellSet::Instance()->UnlockAfterFork();
-  QueueRegistry::Instance()->UnlockAfterFork();
-  g_lifecycle.unlock();
-}
+// fork(): no prepare handler takes our locks. Each of them guards only our own bookkeeping and
+// is never held while calling another layer, and the child (single-threaded, unable to use the
+// parent's GPU queues, which KFD binds to the parent) only needs them unlocked: it re-creates
+// them. Taking them in a prepare handler instead would order them against the siblings' fork
+// handlers and locks and risk a deadlock.
 void ForkChild() {
-  DoorbellSet::Instance()->UnlockAfterFork();
-  QueueRegistry::Instance()->UnlockAfterFork();
-  g_lifecycle.unlock();
-  // The child has none of the parent's threads; the scheduler forgets them (and its board
-  // membership). The child cannot use the parent's GPU queues (KFD binds them to the parent's
-  // address space); an exec'd HSA program loads the tool afresh.
-  // xqueue's own atfork handlers re-initialise its pump and queue locks.
+  new (&g_lifecycle) std::mutex();
+  QueueRegistry::Instance()->ResetAfterFork();
+  DoorbellSet::Instance()->ResetAfterFork();
+  // The scheduler forgets its thread and board membership; xqueue's own atfork handlers
+  // re-initialise its pump and queue locks.
   if (sched::Scheduler* s = glue::Scheduler()) s->AtForkChild();
 }
 
@@ -139,7 +133,7 @@ bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
   if (!g_handlers_registered) {
     g_handlers_registered = true;
     std::atexit(AtExit);
-    pthread_atfork(ForkPrepare, ForkParent, ForkChild);
+    pthread_atfork(nullptr, nullptr, ForkChild);
   }
   if (sched::Scheduler* s = glue::Scheduler()) {
     common::Status st = s->Start(config, 0);

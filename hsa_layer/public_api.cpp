@@ -3,6 +3,7 @@
 #include "hsapreempt/hsapreempt.h"
 
 #include <cerrno>
+#include <mutex>
 
 #include "hsa_layer/glue.h"
 #include "hsa_layer/state.h"
@@ -17,19 +18,20 @@ int SetAttrs(hsa_queue_t* queue, Edit edit) {
   if (!State().active.load(std::memory_order_acquire)) return -ENODEV;
   sched::Scheduler* scheduler = glue::Scheduler();
   if (scheduler == nullptr) return -ENODEV;
-  bool scheduled = false;
+  QueueRecord* r = QueueRegistry::Instance()->Acquire(queue);
+  if (r == nullptr) return -ENOENT;
   common::Status s;
-  // Under the registry lock, so a concurrent hsa_queue_destroy cannot tear the queue down
-  // between the lookup and the scheduler call.
-  bool found = QueueRegistry::Instance()->With(queue, [&](QueueRecord* r) {
-    if (!r->xqueue || !r->scheduled) return;
-    scheduled = true;
+  const bool scheduled = r->xqueue && r->scheduled;
+  if (scheduled) {
+    // Held via Acquire: a concurrent hsa_queue_destroy waits for us before tearing down.
+    std::lock_guard<std::mutex> lock(r->attrs_mu);
     sched::QueueAttrs attrs = r->attrs;
     edit(&attrs);
     s = scheduler->SetQueueAttrs(r->xqueue.get(), attrs);
     if (s.ok()) r->attrs = attrs;
-  });
-  if (!found || !scheduled) return -ENOENT;
+  }
+  QueueRegistry::Release(r);
+  if (!scheduled) return -ENOENT;
   if (s.ok()) return 0;
   return s.code() == common::Status::Code::kInvalidArgument ? -EINVAL
          : s.code() == common::Status::Code::kNotFound      ? -ENOENT

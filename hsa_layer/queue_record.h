@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "hsa_layer/serialized_lever.h"
 #include "levels/lever.h"
@@ -29,7 +30,8 @@ struct QueueRecord {
   SerializedLever* lever = nullptr;   // owned by xqueue; null when Level-1 only
   bool scheduled = false;             // registered with the Scheduler
   std::atomic<bool> errored{false};   // ROCr reported a queue error: the device stopped the queue
-  sched::QueueAttrs attrs;
+  sched::QueueAttrs attrs;           // guarded by attrs_mu (the C API may race with itself)
+  std::mutex attrs_mu;
 
   // The application's error callback, called with app_queue by our trampoline.
   void (*app_callback)(hsa_status_t, hsa_queue_t*, void*) = nullptr;
@@ -38,6 +40,8 @@ struct QueueRecord {
   // Doorbell readers in flight (doorbell_set.h) and whether the record is live for `handle`.
   std::atomic<uint64_t> doorbell_handle{0};
   std::atomic<int32_t> users{0};
+  // Control-path callers using the record outside the registry lock (QueueRegistry::Acquire).
+  std::atomic<int32_t> api_users{0};
 };
 
 // Pool of records (never freed). Thread-safe.

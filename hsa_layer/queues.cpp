@@ -156,24 +156,28 @@ bool Virtualize(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t type,
   return true;
 }
 
-// Runs fn(hw queue) for an application queue (ours: mapped; not ours: itself).
-template <typename Fn>
-hsa_status_t OnHw(const hsa_queue_t* queue, Fn fn) {
-  hsa_queue_t* hw = nullptr;
-  if (queue != nullptr && State().active.load(std::memory_order_acquire)) {
-    QueueRegistry::Instance()->With(queue, [&](QueueRecord* r) { hw = r->hw; });
+// Holds the record of an application queue (if it is ours) for the duration of one wrapper call,
+// so a concurrent hsa_queue_destroy waits instead of tearing the queue down under us.
+class Held {
+ public:
+  explicit Held(const hsa_queue_t* queue)
+      : record_(queue != nullptr && State().active.load(std::memory_order_acquire)
+                    ? QueueRegistry::Instance()->Acquire(queue)
+                    : nullptr) {}
+  ~Held() {
+    if (record_ != nullptr) QueueRegistry::Release(record_);
   }
-  return fn(hw != nullptr ? hw : const_cast<hsa_queue_t*>(queue));
-}
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+  // The queue to hand to ROCr: our hardware queue, or the caller's own if not ours.
+  hsa_queue_t* hw(const hsa_queue_t* queue) const {
+    return record_ != nullptr ? record_->hw : const_cast<hsa_queue_t*>(queue);
+  }
+  SerializedLever* lever() const { return record_ != nullptr ? record_->lever : nullptr; }
 
-// Maps an application queue to our hardware queue and lever (both null if not ours).
-void Lookup(const hsa_queue_t* queue, hsa_queue_t** hw, SerializedLever** lever) {
-  if (queue == nullptr || !State().active.load(std::memory_order_acquire)) return;
-  QueueRegistry::Instance()->With(queue, [&](QueueRecord* r) {
-    *hw = r->hw;
-    *lever = r->lever;
-  });
-}
+ private:
+  QueueRecord* const record_;
+};
 
 void ReportReassert(const common::Status& s) {
   if (!s.ok()) {
@@ -241,54 +245,53 @@ hsa_status_t QueueDestroy(hsa_queue_t* queue) {
 }
 
 hsa_status_t QueueInactivate(hsa_queue_t* queue) {
-  return OnHw(queue, [](hsa_queue_t* q) { return Core().hsa_queue_inactivate_fn(q); });
+  Held held(queue);
+  return Core().hsa_queue_inactivate_fn(held.hw(queue));
 }
 
 hsa_status_t QueueCuSetMask(const hsa_queue_t* queue, uint32_t count, const uint32_t* mask) {
-  hsa_queue_t* hw = nullptr;
-  SerializedLever* lever = nullptr;
-  Lookup(queue, &hw, &lever);
+  Held held(queue);
   auto original = Amd().hsa_amd_queue_cu_set_mask_fn;
-  if (lever == nullptr) return original(hw != nullptr ? hw : queue, count, mask);
+  SerializedLever* lever = held.lever();
+  if (lever == nullptr) return original(held.hw(queue), count, mask);
   // The lever restores this mask on release and restricts within it while engaged.
   return lever->Locked([&](levels::Lever* l) {
     if (mask != nullptr && count % 32 == 0) l->NoteCuMask(mask, count);
-    hsa_status_t st = original(hw, count, mask);
+    hsa_status_t st = original(held.hw(queue), count, mask);
     if (st == HSA_STATUS_SUCCESS && l->engaged()) ReportReassert(l->Reassert());
     return st;
   });
 }
 
 hsa_status_t QueueCuGetMask(const hsa_queue_t* queue, uint32_t count, uint32_t* mask) {
-  return OnHw(queue,
-              [&](hsa_queue_t* q) { return Amd().hsa_amd_queue_cu_get_mask_fn(q, count, mask); });
+  Held held(queue);
+  return Amd().hsa_amd_queue_cu_get_mask_fn(held.hw(queue), count, mask);
 }
 
 hsa_status_t ProfilingSetProfilerEnabled(hsa_queue_t* queue, int enable) {
-  return OnHw(queue, [&](hsa_queue_t* q) {
-    return Amd().hsa_amd_profiling_set_profiler_enabled_fn(q, enable);
-  });
+  Held held(queue);
+  return Amd().hsa_amd_profiling_set_profiler_enabled_fn(held.hw(queue), enable);
 }
 
 hsa_status_t QueueSetPriority(hsa_queue_t* queue, hsa_amd_queue_priority_t priority) {
-  hsa_queue_t* hw = nullptr;
-  SerializedLever* lever = nullptr;
-  Lookup(queue, &hw, &lever);
+  Held held(queue);
   auto original = Amd().hsa_amd_queue_set_priority_fn;
-  if (lever == nullptr) return original(hw != nullptr ? hw : queue, priority);
+  SerializedLever* lever = held.lever();
+  if (lever == nullptr) return original(held.hw(queue), priority);
   return lever->Locked([&](levels::Lever* l) {
     l->NoteHsaPriority(static_cast<int>(priority));
     // The real call is UPDATE_QUEUE at 100%: it would re-activate a queue Level-2 deactivated.
     // While a queue-update lever is engaged the priority is only recorded (the lever sends it
     // with the reactivation); otherwise apply it, then put any engaged lever back.
     if (l->engaged() && l->kind() == levels::LeverKind::kUpdateQueue) return HSA_STATUS_SUCCESS;
-    hsa_status_t st = original(hw, priority);
+    hsa_status_t st = original(held.hw(queue), priority);
     if (st == HSA_STATUS_SUCCESS && l->engaged()) ReportReassert(l->Reassert());
     return st;
   });
 }
 
 hsa_status_t TearDown(QueueRecord* record, uint64_t drain_timeout_ns) {
+  QueueRegistry::WaitUnused(record);
   sched::Scheduler* scheduler = glue::Scheduler();
   if (record->scheduled && scheduler != nullptr) scheduler->RemoveQueue(record->xqueue.get());
   record->scheduled = false;

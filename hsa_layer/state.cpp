@@ -1,5 +1,7 @@
 #include "hsa_layer/state.h"
 
+#include <sched.h>
+
 namespace hsapreempt::hsa {
 
 LayerState& State() {
@@ -26,13 +28,17 @@ QueueRecord* QueueRegistry::Take(const hsa_queue_t* app_queue) {
   return r;
 }
 
-bool QueueRegistry::With(const hsa_queue_t* app_queue,
-                         const std::function<void(QueueRecord*)>& fn) {
+QueueRecord* QueueRegistry::Acquire(const hsa_queue_t* app_queue) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = map_.find(app_queue);
-  if (it == map_.end()) return false;
-  fn(it->second);
-  return true;
+  if (it == map_.end()) return nullptr;
+  it->second->api_users.fetch_add(1, std::memory_order_acquire);
+  return it->second;
+}
+
+void QueueRegistry::WaitUnused(QueueRecord* record) {
+  // Holders are in one short control-path call (set_priority, cu_set_mask, the C API).
+  while (record->api_users.load(std::memory_order_acquire) != 0) sched_yield();
 }
 
 std::vector<QueueRecord*> QueueRegistry::TakeAll() {

@@ -7,7 +7,8 @@
 #include <hsa_api_trace.h>
 
 #include <atomic>
-#include <functional>
+#include <new>
+#include <vector>
 #include <mutex>
 #include <unordered_map>
 
@@ -28,21 +29,31 @@ LayerState& State();
 
 // app-visible queue -> record. Lookups are on control paths only (destroy, set_priority, ...);
 // the submission path uses the DoorbellSet instead.
+//
+// The registry lock guards the map only and is never held while calling another layer or ROCr
+// (so no lock-order cycle with the siblings' fork handlers or locks). A caller that uses a record
+// outside the lock holds it with Acquire()/Release(); Take() + WaitUnused() (the destroy path)
+// waits for such callers to leave before the queue is torn down.
 class QueueRegistry {
  public:
   static QueueRegistry* Instance();
   void Add(QueueRecord* record);
   // Removes and returns the record for `app_queue` (null if not ours).
   QueueRecord* Take(const hsa_queue_t* app_queue);
-  // Calls fn(record) for `app_queue` under the registry lock; false if not ours. fn must not call
-  // back into the registry.
-  bool With(const hsa_queue_t* app_queue, const std::function<void(QueueRecord*)>& fn);
+  // The record for `app_queue` with its api_users count raised (null if not ours).
+  QueueRecord* Acquire(const hsa_queue_t* app_queue);
+  static void Release(QueueRecord* record) {
+    record->api_users.fetch_sub(1, std::memory_order_release);
+  }
+  // After Take(): waits until no Acquire()d caller still uses the record.
+  static void WaitUnused(QueueRecord* record);
   // Removes and returns every record (OnUnload / exit).
   std::vector<QueueRecord*> TakeAll();
   size_t size();
 
-  void LockForFork() { mu_.lock(); }
-  void UnlockAfterFork() { mu_.unlock(); }
+  // In a forked child (single-threaded): a fresh, unlocked mutex. The parent's queues are of no
+  // use in the child (KFD binds them to the parent), so the map's contents do not matter there.
+  void ResetAfterFork() { new (&mu_) std::mutex(); }
 
  private:
   std::mutex mu_;
