@@ -28,6 +28,9 @@
 //                          EINVAL for other KFD commands (not emulated here).
 // In profile linux-6.1 RUNTIME_ENABLE and DBG_TRAP do not exist (ENOTTY).
 //
+// User pointers inside the argument structs are used directly (null => EFAULT); unlike the driver,
+// the emulation cannot return EFAULT for other invalid addresses.
+//
 // Fault injection (Params::faults) applies to the ioctl path only: the thunk path is ROCr's own
 // and must keep working, as it does on a real machine when our ioctls fail.
 //
