@@ -17,6 +17,11 @@
 // the in-flight workgroups of a queue that becomes inactive/suspended are saved (CWSR: remaining
 // time kept, slots freed after cwsr_save_ns) and restored when it runs again (cwsr_restore_ns).
 //
+// Times: every `now` / `not_before` is device time (NowNs()); pass the current time. The model
+// never goes back: an earlier time is treated as the model's current time. AddQueue/RemoveQueue
+// are runlist changes too (HWS maps/unmaps), so they pause running work as the others do.
+// Full semantics and parameters: docs/simdev.md; the model itself: engine.h.
+//
 // Thread-safety: every method may be called from any thread of any process; all take the device
 // lock internally except QueueRunnable() and Generation(), which are lock-free reads. None blocks
 // except WaitForChange().
