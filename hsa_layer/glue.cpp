@@ -51,6 +51,12 @@ std::unique_ptr<xq::XQueue> MakeXQueue(const xq::RuntimeOps* ops, hsa_queue_t* s
 #endif
 }
 
+void StopPumpForExit() {
+#if HSAPREEMPT_HAVE_XQUEUE
+  xq::StopPump();
+#endif
+}
+
 sched::Scheduler* Scheduler() {
 #if HSAPREEMPT_HAVE_SCHED && HSAPREEMPT_HAVE_XQUEUE
   return sched::Scheduler::Instance();

@@ -33,6 +33,10 @@ std::unique_ptr<xq::XQueue> MakeXQueue(const xq::RuntimeOps* ops, hsa_queue_t* s
                                        xq::Listener* listener,
                                        std::unique_ptr<levels::Lever> lever);
 
+// At exit: the xqueue pump thread stops touching queues for good (xq::StopPump). Not for
+// OnUnload: a later hsa_init needs the pump again.
+void StopPumpForExit();
+
 // The process's scheduler, or null without the sched library.
 sched::Scheduler* Scheduler();
 

@@ -70,6 +70,8 @@ void AtExit() {
   if (getpid() != g_owner_pid) return;
   std::lock_guard<std::mutex> lock(g_lifecycle);
   QuiesceLocked(/*tear_down=*/false);
+  // Nothing of ours may call into ROCr once its own exit-time teardown starts.
+  glue::StopPumpForExit();
 }
 
 // fork(): no prepare handler takes our locks. Each of them guards only our own bookkeeping and
