@@ -124,6 +124,7 @@ QueueMapping QueueIdMapper::EndQueueCreate(uint64_t ring_base, uint64_t ring_byt
       m.method = "none: " + snapshot_why + "; sysfs: " + why;
     } else {
       m = FromSysfsDiff(before_, after, ring_bytes, options_.trust_creation_order);
+      if (!m.known && after.empty() && !why.empty()) m.method = "none: " + why;
       if (!m.known) m.method = "none: " + snapshot_why + "; sysfs: " + m.method.substr(6);
     }
   }

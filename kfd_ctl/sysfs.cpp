@@ -64,14 +64,12 @@ bool ListSysfsQueues(const std::string& root, pid_t pid, std::vector<SysfsQueue>
   std::vector<uint32_t> ids;
   int err = 0;
   if (!NumericEntries(dir, &ids, &err)) {
-    // KFD creates the process directory with the process's first queue: before that, ENOENT
-    // means "no queues yet" only if the parent directory exists.
+    // KFD creates the process's directory with its first queue (the simulated device even the
+    // tree above it): "does not exist" is an empty list. A later listing that finds the new
+    // queue proves the tree is there; one that does not gets this reason.
     if (err == ENOENT) {
-      DIR* parent = opendir((root + "/class/kfd/kfd/proc").c_str());
-      if (parent != nullptr) {
-        closedir(parent);
-        return true;
-      }
+      if (why) *why = dir + " does not exist";
+      return true;
     }
     if (why) *why = "cannot list " + dir + ": " + std::strerror(err);
     return false;

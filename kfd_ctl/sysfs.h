@@ -24,7 +24,8 @@ struct SysfsQueue {
   uint32_t gpu_id = 0;
 };
 
-// Queues of process `pid`, sorted by id. False (and *why) when the directory cannot be listed.
+// Queues of process `pid`, sorted by id. A directory that does not exist (yet) is an empty list,
+// with *why saying so; false (and *why) when it exists but cannot be listed.
 bool ListSysfsQueues(const std::string& root, pid_t pid, std::vector<SysfsQueue>* out,
                      std::string* why);
 

@@ -121,10 +121,13 @@ levels::LeverChoice Choose(const Value& h, const common::Config& config) {
     env.caps.dbg_suspend_why = h.Get("mapping").Get("snapshot").Get("method").AsString();
   }
   env.cu_count = static_cast<uint32_t>(h.Get("gpu").Get("compute_units").AsNumber());
-  // With HSAPREEMPT_L2_MODE=suspend the library maps by snapshot (it enables the debug trap before
-  // the first queue); otherwise by the sysfs diff, as the helper's first queue saw it.
-  const Value& m = (config.l2_mode == common::L2Mode::kSuspend && env.caps.dbg_trap_abi)
-                       ? h.Get("mapping").Get("snapshot")
+  // With HSAPREEMPT_L2_MODE=suspend the library maps by snapshot first (it enables the debug trap
+  // before the first queue), else — and otherwise always — by the sysfs diff, as the helper's
+  // first queue saw it.
+  const Value& snap = h.Get("mapping").Get("snapshot");
+  const Value& m = (config.l2_mode == common::L2Mode::kSuspend && env.caps.dbg_trap_abi &&
+                    snap.Get("known").AsBool())
+                       ? snap
                        : h.Get("mapping").Get("sysfs");
   std::string method = m.Get("method").AsString();
   if (method.empty()) method = "none: the probe helper did not report";

@@ -41,11 +41,17 @@ TEST(SysfsTest, ListsQueuesWithSizeTypeGpuid) {
   EXPECT_EQ(qs[1].type, 2u);
 }
 
-TEST(SysfsTest, NoProcessDirectoryYetIsEmptyButMissingTreeIsAnError) {
+TEST(SysfsTest, MissingDirectoryIsEmptyButUnlistableIsAnError) {
   FakeBackend fake;
   std::vector<SysfsQueue> qs;
   std::string why;
-  EXPECT_FALSE(ListSysfsQueues(fake.SysfsRoot(), 4242, &qs, &why));
+  EXPECT_TRUE(ListSysfsQueues(fake.SysfsRoot(), 4242, &qs, &why));
+  EXPECT_TRUE(qs.empty());
+  EXPECT_NE(why.find("does not exist"), std::string::npos) << why;
+  // A file where the directory should be cannot be listed: an error.
+  FakeBackend::MkdirP(fake.SysfsRoot() + "/class/kfd/kfd/proc/4243");
+  std::ofstream(fake.SysfsRoot() + "/class/kfd/kfd/proc/4243/queues") << "x";
+  EXPECT_FALSE(ListSysfsQueues(fake.SysfsRoot(), 4243, &qs, &why));
   EXPECT_NE(why.find("cannot list"), std::string::npos) << why;
   fake.MakeProcDir();
   EXPECT_TRUE(ListSysfsQueues(fake.SysfsRoot(), 4242, &qs, &why));
@@ -177,7 +183,7 @@ TEST(QueueIdMapperTest, NoSysfsAndNoSnapshotSaysBoth) {
   QueueMapping m = mapper.EndQueueCreate(0x1000, 4096);
   EXPECT_FALSE(m.known);
   EXPECT_NE(m.method.find("snapshot: needs KFD 1.13+"), std::string::npos) << m.method;
-  EXPECT_NE(m.method.find("sysfs: cannot list"), std::string::npos) << m.method;
+  EXPECT_NE(m.method.find("queues does not exist"), std::string::npos) << m.method;
 }
 
 TEST(QueueIdMapperTest, SnapshotPreferredWhenDebugTrapEnabled) {
