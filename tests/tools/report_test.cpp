@@ -1,0 +1,155 @@
+// Unit tests of tools/report: CSV quoting, table layout, strict list parsing, throughput over a
+// window from per-unit timestamps, and the Level-1 fall-back detection from the tool's log.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/report/bench_args.h"
+#include "tools/report/table.h"
+#include "tools/report/workload_child.h"
+#include "tools/support/json.h"
+
+// The report library uses the CLI's path helpers (tools/command.h, defined in tools/main.cpp);
+// these tests never start a child, so stubs suffice.
+namespace hsapreempt::tools {
+std::string BinDir() { return "/nonexistent"; }
+std::string ToolLibPath() { return "/nonexistent/libhsapreempt.so"; }
+std::string SimLibDir() { return ""; }
+bool UseSimulatedDevice() { return true; }
+std::vector<std::string> DeviceEnvironment() { return {}; }
+}  // namespace hsapreempt::tools
+
+namespace hsapreempt::tools::report {
+namespace {
+
+WorkloadRun RunWithSamples(const std::vector<double>& release, const std::vector<double>& end) {
+  json::Writer w;
+  w.BeginObject().Field("ok", true).Key("samples").BeginObject();
+  w.Key("release_ns").BeginArray();
+  for (double r : release) w.Number(r);
+  w.EndArray().Key("start_ns").BeginArray();
+  for (double r : release) w.Number(r);
+  w.EndArray().Key("end_ns").BeginArray();
+  for (double e : end) w.Number(e);
+  w.EndArray().EndObject().EndObject();
+  WorkloadRun run;
+  std::string error;
+  EXPECT_TRUE(json::Parse(w.str(), &run.out, &error)) << error;
+  run.ok = true;
+  return run;
+}
+
+TEST(ReportTest, CsvQuotesOnlyWhenNeeded) {
+  EXPECT_EQ(CsvCell("plain"), "plain");
+  EXPECT_EQ(CsvCell("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvCell("say \"x\""), "\"say \"\"x\"\"\"");
+  Table t({"a", "b"});
+  t.AddRow({"1", "x,y"});
+  t.AddRow({"2"});  // padded
+  EXPECT_EQ(t.Csv(), "a,b\n1,\"x,y\"\n2,\n");
+}
+
+TEST(ReportTest, TablePrintAlignsColumns) {
+  Table t({"level", "P99"});
+  t.AddRow({"none", "12.5"});
+  t.AddRow({"cumask", "1"});
+  char buf[256] = {};
+  FILE* f = fmemopen(buf, sizeof(buf), "w");
+  ASSERT_NE(f, nullptr);
+  t.Print(f, 0);
+  std::fclose(f);
+  EXPECT_STREQ(buf, "level    P99\nnone    12.5\ncumask     1\n");
+}
+
+TEST(ReportTest, ListsAreStrict) {
+  std::vector<double> v;
+  std::string bad;
+  EXPECT_TRUE(ParseNumberList("0.1,1,20", 0.001, 100, &v, &bad));
+  EXPECT_EQ(v, (std::vector<double>{0.1, 1, 20}));
+  EXPECT_FALSE(ParseNumberList("1,,2", 0.001, 100, &v, &bad));
+  EXPECT_EQ(bad, "");
+  EXPECT_FALSE(ParseNumberList("1,2x", 0.001, 100, &v, &bad));
+  EXPECT_EQ(bad, "2x");
+  EXPECT_FALSE(ParseNumberList("1,200", 0.001, 100, &v, &bad));
+  EXPECT_EQ(bad, "200");
+  EXPECT_FALSE(ParseNumberList("nan", 0, 100, &v, &bad));
+  std::vector<Level> levels;
+  EXPECT_TRUE(ParseLevelList("none,2,cumask,2", &levels, &bad));
+  EXPECT_EQ(levels, (std::vector<Level>{Level::kNoTool, Level::kLevel2, Level::kCuMask}));
+  EXPECT_FALSE(ParseLevelList("1,3", &levels, &bad));
+  EXPECT_EQ(bad, "3");
+}
+
+TEST(ReportTest, ThroughputCountsFractionsOfUnitsInTheWindow) {
+  // A closed loop: units back to back, 10 ms each, from t = 0 to 100 ms.
+  std::vector<double> rel, end;
+  for (int i = 0; i < 10; ++i) {
+    rel.push_back(i * 10e6);
+    end.push_back((i + 1) * 10e6);
+  }
+  WorkloadRun run = RunWithSamples(rel, end);
+  WindowThroughput w = ThroughputInWindow(run, 25e6, 75e6);  // 5 units in 50 ms
+  EXPECT_NEAR(w.units_per_s, 100.0, 1e-9);
+  EXPECT_NEAR(w.covered_s, 0.05, 1e-12);
+  // The window is cut to what the samples cover.
+  w = ThroughputInWindow(run, -50e6, 200e6);
+  EXPECT_NEAR(w.units_per_s, 100.0, 1e-9);
+  EXPECT_NEAR(w.covered_s, 0.1, 1e-12);
+  // A gap (the job stalled 40 ms) lowers the rate over a window containing it.
+  rel[5] = 90e6;
+  for (int i = 5; i < 10; ++i) end[i] += 40e6;
+  run = RunWithSamples(rel, end);
+  w = ThroughputInWindow(run, 0, 140e6);
+  EXPECT_NEAR(w.units_per_s, 10 / 0.14, 1e-6);
+  EXPECT_EQ(ThroughputInWindow(RunWithSamples({}, {}), 0, 1e9).units_per_s, 0);
+}
+
+TEST(ReportTest, CoverageRefusesAJobThatDidNotSpanTheWindow) {
+  WorkloadRun run = RunWithSamples({10e6, 20e6}, {20e6, 30e6});
+  std::string error;
+  EXPECT_FALSE(CoverageError(run, 15e6, 25e6, "low", &error));
+  EXPECT_TRUE(CoverageError(run, 5e6, 25e6, "low", &error));
+  EXPECT_NE(error.find("low did not run through"), std::string::npos) << error;
+  EXPECT_TRUE(CoverageError(run, 15e6, 35e6, "low", &error));
+  EXPECT_TRUE(CoverageError(RunWithSamples({}, {}), 0, 1, "low", &error));
+}
+
+TEST(ReportTest, LevelFallbackFindsTheToolsLine) {
+  WorkloadRun run;
+  run.err = "hsapreempt[1]: info: loaded\nhsapreempt[1]: info: queues run on Level-1 only: KFD "
+            "queue id unknown\nother\n";
+  EXPECT_EQ(LevelFallback(run), "hsapreempt[1]: info: queues run on Level-1 only: KFD queue id unknown");
+  run.err = "hsapreempt[2]: warn: xqueue: hardware lever failed (x): falling back to Level-1";
+  EXPECT_EQ(LevelFallback(run), run.err);
+  run.err = "hsapreempt[3]: info: loaded\n";
+  EXPECT_EQ(LevelFallback(run), "");
+}
+
+TEST(ReportTest, ChildEnvLoadsTheToolOnlyWhenAsked) {
+  Stage stage;
+  stage.device = "dev1";
+  stage.level = Level::kNoTool;
+  std::vector<std::string> env = ChildEnv(stage, 90);
+  auto has = [&](const std::string& kv) {
+    for (const auto& e : env) {
+      if (e == kv) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("HSA_TOOLS_LIB="));
+  EXPECT_TRUE(has("HSAPREEMPT_SIM_DEVICE=dev1"));
+  stage.level = Level::kLevel2;
+  stage.threshold = 8;
+  env = ChildEnv(stage, 90);
+  EXPECT_TRUE(has("HSA_TOOLS_LIB=/nonexistent/libhsapreempt.so"));
+  EXPECT_TRUE(has("HSAPREEMPT_LEVEL=2"));
+  EXPECT_TRUE(has("HSAPREEMPT_BOARD=dev1"));
+  EXPECT_TRUE(has("HSAPREEMPT_PRIORITY=90"));
+  EXPECT_TRUE(has("HSAPREEMPT_THRESHOLD=8"));
+  EXPECT_TRUE(has("HSAPREEMPT_BATCH=4"));
+}
+
+}  // namespace
+}  // namespace hsapreempt::tools::report
