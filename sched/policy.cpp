@@ -158,8 +158,12 @@ uint64_t CatchUpService(const std::vector<QueueView>& queues, size_t index) {
   }
   const uint64_t own = queues[index].service_ns;
   if (!found) return own;
-  const double target = min_vt * std::max<uint32_t>(queues[index].weight, 1);
-  return std::max<uint64_t>(own, static_cast<uint64_t>(target));
+  // Keep at most one quantum of credit: a queue that idles briefly between kernels keeps what it
+  // earned, one that idled for long does not come back with a claim on the GPU for all that time.
+  const double target =
+      min_vt * std::max<uint32_t>(queues[index].weight, 1) - static_cast<double>(kWeightedQuantumNs);
+  if (target <= static_cast<double>(own)) return own;
+  return static_cast<uint64_t>(target);
 }
 
 }  // namespace hsapreempt::sched

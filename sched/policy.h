@@ -64,7 +64,8 @@ std::unique_ptr<Policy> MakePolicy(common::PolicyChoice choice);
 // Weighted policy helper: a queue that becomes busy after being idle must not claim the GPU for
 // all the time it was idle (it would starve the others). Returns the service value the queue
 // should have: at least the smallest virtual time among the other busy queues, scaled to its
-// weight. Unchanged if no other queue is busy.
+// weight, minus one quantum (the credit a queue may keep across an idle gap). Unchanged if no
+// other queue is busy.
 uint64_t CatchUpService(const std::vector<QueueView>& queues, size_t index);
 
 }  // namespace hsapreempt::sched

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -122,6 +123,58 @@ TEST_F(SchedIntegrationTest, HighPriorityProgramSuspendsLowOneWhichStillProgress
   std::printf("high p50 latency %.0f us, low p50 %.0f us, low suspended %llu times\n",
               LatencyP50Us(high), LatencyP50Us(low),
               static_cast<unsigned long long>(max_preemptions.load()));
+}
+
+// Kernel end times (device clock, shared by all processes) from `--samples` output.
+std::vector<double> EndTimes(const RunResult& r) {
+  tools::json::Value v;
+  std::string err;
+  std::vector<double> out;
+  if (!tools::json::Parse(r.out, &v, &err)) return out;
+  for (const auto& t : v.Get("samples").Get("end_ns").items()) out.push_back(t.AsNumber());
+  return out;
+}
+
+// Two always-busy programs with weights 3 and 1 under the weighted policy share the GPU about
+// 3:1 (Level-1 only on the simulated device; the share is measured in completed kernels).
+TEST_F(SchedIntegrationTest, WeightedProgramsShareTheGpuByWeight) {
+  RunResult policy = RunProcess({HSAPREEMPT_CLI, "policy", "weighted", "--board", board_.name()},
+                                Options(30));
+  ASSERT_TRUE(policy.ok()) << policy.Describe() << policy.err;
+  const std::vector<std::string> stream{"spin", "--duration-us", "500", "--seconds", "3",
+                                        "--inflight", "2", "--samples"};
+  RunResult heavy, light;
+  auto with_weight = [&](const char* w) {
+    std::vector<std::string> argv = Run(50, stream);
+    argv.insert(argv.begin() + 2, {"--weight", w});
+    return argv;
+  };
+  std::thread t([&] { heavy = RunProcess(with_weight("3"), Options(120)); });
+  light = RunProcess(with_weight("1"), Options(120));
+  t.join();
+  ASSERT_TRUE(heavy.ok()) << heavy.Describe() << heavy.err;
+  ASSERT_TRUE(light.ok()) << light.Describe() << light.err;
+  // Count kernels that ended while both programs were running (their start-up times differ).
+  const std::vector<double> he = EndTimes(heavy), le = EndTimes(light);
+  ASSERT_FALSE(he.empty());
+  ASSERT_FALSE(le.empty()) << "the light program must still progress";
+  const double from = std::max(he.front(), le.front()), to = std::min(he.back(), le.back());
+  ASSERT_GT(to - from, 0.5e9) << "the programs overlapped for less than 0.5 s";
+  auto within = [&](const std::vector<double>& ends) {
+    return static_cast<double>(
+        std::count_if(ends.begin(), ends.end(), [&](double t) { return t >= from && t <= to; }));
+  };
+  const double h = within(he), l = within(le);
+  ASSERT_GT(l, 0) << "the light program must still progress";
+  const double share = h / (h + l);
+  std::printf("weighted 3:1 over %.2f s of overlap: %.0f vs %.0f kernels, heavy share %.3f "
+              "(ideal 0.750)\n", (to - from) / 1e9, h, l, share);
+  // The policy divides GPU *time* 3:1 (its accounting is checked exactly by the unit tests, and
+  // the board showed 2.85-2.95:1 service here); kernels completed follow it only roughly on a
+  // loaded 2-core host, where a starved submitter under-uses its slices: 0.60-0.84 seen at load
+  // average ~19. Without weights the share is 0.5; a starved light program would give ~1.
+  EXPECT_GT(share, 0.6);
+  EXPECT_LT(share, 0.95);
 }
 
 TEST_F(SchedIntegrationTest, KilledHighPriorityProgramReleasesTheLowOneWithinASecond) {

@@ -141,14 +141,19 @@ TEST(WeightedPolicyTest, SwitchesAtMostOncePerQuantum) {
   EXPECT_LE(switches, 1'000'000'000 / static_cast<int>(kWeightedQuantumNs) + 1);
 }
 
-TEST(WeightedPolicyTest, CatchUpDeniesCreditForIdleTime) {
+TEST(WeightedPolicyTest, CatchUpDeniesCreditForIdleTimeBeyondOneQuantum) {
+  constexpr uint64_t kMs = 1'000'000;
   std::vector<QueueView> qs{Q(1, 50, true, 1), Q(2, 50, true, 2), Q(3, 50, true, 4)};
-  qs[0].service_ns = 1000;
-  qs[1].service_ns = 5000;  // virtual time 2500
-  qs[2].service_ns = 0;     // just became busy after a long idle period
-  EXPECT_EQ(CatchUpService(qs, 2), 4000u);  // min other virtual time (1000) * weight 4
-  EXPECT_EQ(CatchUpService(qs, 1), 5000u);  // already ahead: unchanged
+  qs[0].service_ns = 100 * kMs;
+  qs[1].service_ns = 500 * kMs;  // virtual time 250 ms
+  qs[2].service_ns = 0;          // just became busy after a long idle period
+  // Min other virtual time (100 ms) * weight 4, less one quantum of credit.
+  EXPECT_EQ(CatchUpService(qs, 2), 400 * kMs - kWeightedQuantumNs);
+  EXPECT_EQ(CatchUpService(qs, 1), 500 * kMs);  // already ahead: unchanged
+  qs[2].service_ns = 400 * kMs - kWeightedQuantumNs / 2;  // a brief gap: keeps its credit
+  EXPECT_EQ(CatchUpService(qs, 2), 400 * kMs - kWeightedQuantumNs / 2);
   qs[0].has_work = qs[1].has_work = false;
+  qs[2].service_ns = 0;
   EXPECT_EQ(CatchUpService(qs, 2), 0u);  // alone: unchanged
 }
 
