@@ -29,6 +29,8 @@
 //                         (their tail ran on a quieter GPU; shown in the table's status)
 //     fallback            "" or the tool's log line saying the large model's queue ran on
 //                         Level-1 only (L2/cumask: the requested lever was not available)
+//     retried_after       "" or the first attempt's error (a failed cell is measured once more
+//                         on a fresh device; a second failure marks it failed)
 //     preemptions         CWSR saves of the large model's queues in the device trace (0 when a
 //                         level fell back to Level-1 or none)
 //     target              "" or the target this row is judged against, with "met"/"missed":
@@ -106,7 +108,8 @@ struct Cell {
   std::string error;
   double p99_ratio = NAN, kept = NAN;
   std::string fallback;    // the tool's line saying the large model's queue ran on Level-1 only
-  int late_requests = 0;   // small requests that ended after the large model's last iteration
+  int late_requests = 0;
+  std::string retried_after;  // the first attempt's error when the cell was measured twice   // small requests that ended after the large model's last iteration
   double preemptions = 0;  // CWSR saves of the large model's queues (device trace)
   std::string target;
 };
@@ -289,7 +292,7 @@ int Run(const std::vector<std::string>& args) {
   size_t tool_levels = 0;
   for (Level l : o.levels) tool_levels += l != Level::kNoTool;
   bool has_none = std::find(o.levels.begin(), o.levels.end(), Level::kNoTool) != o.levels.end();
-  const size_t steps = o.rates.size() + o.batches.size() +
+  size_t steps = o.rates.size() + o.batches.size() +
                        o.batches.size() * o.rates.size() *
                            ((has_none ? 1 : 0) + tool_levels * o.policies.size());
   size_t step = 0;
@@ -347,6 +350,16 @@ int Run(const std::vector<std::string>& args) {
                                   report::LevelLabel(level), policy == "-" ? "" : " ",
                                   policy == "-" ? "" : policy.c_str()));
           Measure(o, prefix + std::to_string(serial++), &c, &r.sim);
+          if (!c.ok) {
+            // One retry on a fresh device; the first error stays visible in retried_after.
+            ++steps;
+            progress(report::Format("  failed (%s); retrying once", c.error.c_str()));
+            Cell again = c;
+            again.error.clear();
+            Measure(o, prefix + std::to_string(serial++), &again, &r.sim);
+            again.retried_after = c.error;
+            c = again;
+          }
           const Small& sa = r.small_alone[ri];
           const Large& la = r.large_alone[bi];
           if (c.ok && sa.ok && sa.lat.p99 > 0) c.p99_ratio = c.small.lat.p99 / sa.lat.p99;

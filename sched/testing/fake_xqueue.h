@@ -43,6 +43,7 @@ class FakeXQueue : public xq::XQueue {
     s.suspended = suspended_.load();
     s.suspensions = suspend_calls_.load();
     s.held = held_.load();
+    s.in_flight = in_flight_.load();
     return s;
   }
   levels::LeverKind lever_kind() const override { return lever_; }
@@ -50,6 +51,7 @@ class FakeXQueue : public xq::XQueue {
   // Test controls.
   void set_runnable(bool r) { runnable_.store(r); }
   void set_held(uint64_t h) { held_.store(h); }
+  void set_in_flight(uint64_t n) { in_flight_.store(n); }
   uint64_t suspend_calls() const { return suspend_calls_.load(); }
   uint64_t resume_calls() const { return resume_calls_.load(); }
   uint64_t last_suspend_ns() const { return last_suspend_ns_.load(); }
@@ -60,6 +62,7 @@ class FakeXQueue : public xq::XQueue {
   std::atomic<bool> suspended_{false};
   std::atomic<bool> runnable_{true};
   std::atomic<uint64_t> held_{0};
+  std::atomic<uint64_t> in_flight_{0};
   std::atomic<uint64_t> suspend_calls_{0};
   std::atomic<uint64_t> resume_calls_{0};
   std::atomic<uint64_t> last_suspend_ns_{0};

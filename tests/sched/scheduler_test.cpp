@@ -171,6 +171,66 @@ TEST(SchedulerBoardTest, WeightedSharesFollowWeights) {
   s->Stop();
 }
 
+TEST(SchedulerPolicyTest, EdfRunsTheNearestDeadlineAndHoldsTheRest) {
+  auto s = NewScheduler();
+  common::Config c = TestConfig("unused", false);
+  c.policy = common::PolicyChoice::kEdf;
+  ASSERT_TRUE(s->Start(c, 0).ok());
+  FakeXQueue loose, tight, none;
+  QueueAttrs a, b, d;
+  a.deadline_us = 50'000;
+  b.deadline_us = 1'000;
+  s->AddQueue(&loose, a);
+  s->AddQueue(&tight, b);
+  s->AddQueue(&none, d);
+  s->OnBusy(&none);
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(none.suspended()) << "no deadline work: nobody is held";
+  s->OnBusy(&loose);
+  EXPECT_TRUE(WaitFor([&] { return none.suspended() && !loose.suspended(); }));
+  s->OnBusy(&tight);  // its absolute deadline (now + 1 ms) is nearer than loose's
+  EXPECT_TRUE(WaitFor([&] { return loose.suspended() && !tight.suspended(); }));
+  s->OnIdle(&tight);
+  EXPECT_TRUE(WaitFor([&] { return !loose.suspended() && none.suspended(); }));
+  s->OnIdle(&loose);
+  EXPECT_TRUE(WaitFor([&] { return !none.suspended(); }));
+  s->Stop();
+}
+
+// Level-1 lets a suspended queue's forwarded packets finish: that GPU time is charged to it, so
+// the weighted split is not skewed towards the queue that drains the longest.
+TEST(SchedulerPolicyTest, WeightedChargesDrainingWorkToTheSuspendedQueue) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  common::Config c = TestConfig(n.name());
+  c.policy = common::PolicyChoice::kWeighted;
+  c.policy_set = true;
+  ASSERT_TRUE(s->Start(c, 0).ok());
+  FakeXQueue a, b;
+  a.set_in_flight(4);  // never drains: charged whenever it has work
+  s->AddQueue(&a, QueueAttrs());
+  s->AddQueue(&b, QueueAttrs());
+  s->OnBusy(&a);
+  s->OnBusy(&b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::unique_ptr<Board> board;
+  ASSERT_TRUE(Board::OpenShared(n.name(), false, &board).ok());
+  double sa = 0, sb = 0;
+  for (uint32_t i = 0; i < kBoardMaxQueues; ++i) {
+    const BoardQueue* q = board->queue(i);
+    if (Load(q->id) == 0) continue;
+    (Load(q->in_flight) == 4 ? sa : sb) = static_cast<double>(Load(q->service_ns));
+  }
+  const bool a_held = a.suspended();
+  s->Stop();
+  // a is charged all the time (running or draining), so b, which is charged only while it runs,
+  // keeps the lower virtual time and soon runs alone. Without the drain charge they would split
+  // the time evenly (about 0.25 s each).
+  EXPECT_GT(sa, 0.4e9);
+  EXPECT_GT(sb, 0.4e9);
+  EXPECT_TRUE(a_held);
+}
+
 // A child process registers a high-priority queue with work; our low queue is suspended. When
 // the child is killed (and left a zombie), the low queue resumes within a second.
 TEST(SchedulerCrossProcessTest, KilledHighPriorityProcessReleasesOthersWithinASecond) {

@@ -134,9 +134,13 @@ WorkloadRun RunOne(const Launch& launch) {
   if (size_t nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
   if (parsed && r.ok() && run.out.Get("ok").AsBool()) {
     run.ok = true;
-    if (run.out.Get("clock_check").Get("violations").AsNumber() > 0) {
+    const json::Value& check = run.out.Get("clock_check");
+    if (check.Get("violations").AsNumber() > 0) {
       run.ok = false;
-      run.error = "clock check failed (device time outside host submit..done)";
+      run.error = Format("clock check failed: %.0f of %.0f units had device time outside host "
+                         "submit..done (max skew %.1f us)",
+                         check.Get("violations").AsNumber(), check.Get("checked").AsNumber(),
+                         check.Get("max_skew_ns").AsNumber() / 1000);
     }
     return run;
   }
