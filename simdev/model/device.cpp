@@ -29,7 +29,7 @@ namespace simdev {
 namespace {
 
 constexpr uint64_t kMagic = 0x315645444d495350ull;  // "PSIMDEV1"
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;
 constexpr uint64_t kReapIntervalNs = 5000000;  // dead-process check at most every 5 ms
 constexpr int kAttachWaitMs = 2000;
 
@@ -341,7 +341,22 @@ void SleepMs(int ms) {
   nanosleep(&ts, nullptr);
 }
 
-Device* Open(const Params& params) {
+// A segment of ours (same magic) made by another layout whose creator is gone: nobody can use it
+// with this build, and most likely nobody uses it at all (a leftover of an earlier build's run).
+// Layouts share the header prefix magic / layout_version / reserved / total_bytes / ready /
+// creator_pid, so it can be read whatever the layout.
+bool StaleOldLayout(int fd, uint32_t* layout, uint32_t* creator) {
+  unsigned char prefix[32];
+  if (pread(fd, prefix, sizeof(prefix), 0) != static_cast<ssize_t>(sizeof(prefix))) return false;
+  uint64_t magic;
+  memcpy(&magic, prefix, 8);
+  memcpy(layout, prefix + 8, 4);
+  memcpy(creator, prefix + 28, 4);
+  if (magic != kMagic || *layout == kLayoutVersion || *creator == 0) return false;
+  return kill(static_cast<pid_t>(*creator), 0) != 0 && errno == ESRCH;
+}
+
+Device* OpenOnce(const Params& params, bool* retry) {
   std::string name = ShmName(params.device_name);
   const size_t size = sizeof(Segment);
   int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -365,6 +380,17 @@ Device* Open(const Params& params) {
     for (int i = 0; i < kAttachWaitMs && st.st_size == 0; ++i) {  // creator still sizing it
       SleepMs(1);
       fstat(fd, &st);
+    }
+    uint32_t old_layout = 0, old_creator = 0;
+    if (static_cast<size_t>(st.st_size) != size && StaleOldLayout(fd, &old_layout, &old_creator)) {
+      fprintf(stderr,
+              "hsapreempt-sim: replacing /dev/shm%s: a layout-%u device whose creator (pid %u) is "
+              "gone\n",
+              name.c_str(), old_layout, old_creator);
+      close(fd);
+      shm_unlink(name.c_str());
+      *retry = true;
+      return nullptr;
     }
     if (static_cast<size_t>(st.st_size) != size) {
       fprintf(stderr,
@@ -419,6 +445,17 @@ Device* Open(const Params& params) {
   }
   if (seg->ready.load(std::memory_order_acquire) == 0 || seg->magic != kMagic ||
       seg->layout_version != kLayoutVersion || seg->total_bytes != size) {
+    bool ours = seg->magic == kMagic || seg->ready.load() == 0;
+    uint32_t creator = seg->creator_pid;
+    if (ours && creator != 0 && kill(static_cast<pid_t>(creator), 0) != 0 && errno == ESRCH) {
+      // Left behind by another layout, or by a creator that died initialising it.
+      fprintf(stderr, "hsapreempt-sim: replacing /dev/shm%s: its creator (pid %u) is gone\n",
+              name.c_str(), creator);
+      munmap(mem, size);
+      shm_unlink(name.c_str());
+      *retry = true;
+      return nullptr;
+    }
     fprintf(stderr,
             "hsapreempt-sim: shared device /dev/shm%s is not a layout-%u device (magic %llx, "
             "layout %u, ready %u): incompatible or its creator died; remove it or set another "
@@ -436,6 +473,13 @@ Device* Open(const Params& params) {
             params.device_name.c_str(), adopted.Describe().c_str());
   }
   return new (std::nothrow) DeviceImpl(seg, adopted);
+}
+
+Device* Open(const Params& params) {
+  bool retry = false;
+  Device* d = OpenOnce(params, &retry);
+  if (d == nullptr && retry) d = OpenOnce(params, &retry);
+  return d;
 }
 
 }  // namespace

@@ -32,16 +32,10 @@ void Engine::Init(DeviceState* s, const ModelConfig& config) {
     s->queues[i].runnable.store(0, std::memory_order_relaxed);
   }
   s->active_count = 0;
-  for (uint32_t i = 0; i < kMaxBatches; ++i) {
-    s->batches[i].state = kBatchFree;
-    s->batches[i].next = i + 1 < kMaxBatches ? static_cast<int32_t>(i + 1) : -1;
-  }
-  s->batch_free_head = 0;
-  for (uint32_t i = 0; i < kMaxDispatches; ++i) {
-    s->dispatches[i].in_use = 0;
-    s->dispatches[i].next = i + 1 < kMaxDispatches ? static_cast<int32_t>(i + 1) : -1;
-  }
-  s->dispatch_free_head = 0;
+  s->batch_free_head = -1;
+  s->batch_hwm = 0;
+  s->dispatch_free_head = -1;
+  s->dispatch_hwm = 0;
   s->dispatch_seq = 0;
   s->trace_seq = 0;
 }
@@ -77,8 +71,13 @@ size_t Engine::TraceRead(uint64_t* cursor, hsapreempt_sim_event* out, size_t max
 
 int Engine::NewBatch() {
   int b = s_->batch_free_head;
-  if (b < 0) return -1;
-  s_->batch_free_head = s_->batches[b].next;
+  if (b >= 0) {
+    s_->batch_free_head = s_->batches[b].next;
+  } else if (s_->batch_hwm < kMaxBatches) {
+    b = static_cast<int>(s_->batch_hwm++);
+  } else {
+    return -1;
+  }
   BatchEntry& x = s_->batches[b];
   x.next = -1;
   x.preempt_at = kNever;
@@ -285,10 +284,22 @@ bool Engine::RefillRound(uint64_t t) {
       if (it.demand == 0) continue;
       const QueueEntry& q = s_->queues[it.queue];
       uint32_t want = std::min(chunk, it.demand);
-      if (it.batch < 0) {
+      if (it.batch < 0 && it.saved >= 0) {
+        // A restore gathers its slots in the saved entry itself, so a full restore never needs a
+        // free table entry (saved batches could otherwise fill the table for good).
+        if (AvailableFor(q) == 0) continue;
+        it.batch = it.saved;
+        BatchEntry& sv = s_->batches[it.saved];
+        sv.lo_word = 1;
+        sv.hi_word = 0;
+        memset(sv.slots.w, 0, words * sizeof(uint64_t));
+      } else if (it.batch < 0) {
         if (AvailableFor(q) == 0) continue;
         it.batch = NewBatch();
-        if (it.batch < 0) return progress;
+        if (it.batch < 0) {  // batch table full: new work waits; restores need no entry
+          it.demand = 0;
+          continue;
+        }
         memset(s_->batches[it.batch].slots.w, 0, words * sizeof(uint64_t));
       }
       uint32_t got = TakeSlots(q, want, &s_->batches[it.batch]);
@@ -301,12 +312,46 @@ bool Engine::RefillRound(uint64_t t) {
   for (uint32_t i = 0; i < count; ++i) {
     Item& it = items[i];
     if (it.batch < 0) continue;
+    QueueEntry& q = s_->queues[it.queue];
+    if (it.saved >= 0) {
+      BatchEntry& sv = s_->batches[it.saved];
+      if (it.granted == 0) continue;
+      if (it.granted < sv.wgs) {
+        // Partial restore: the rest stays saved in a new entry; without one, wait for more room.
+        int rest = NewBatch();
+        if (rest < 0) {
+          ReleaseSlots(&sv);
+          continue;
+        }
+        BatchEntry& r = s_->batches[rest];
+        r.state = kBatchSaved;
+        r.dispatch = sv.dispatch;
+        r.queue = sv.queue;
+        r.wgs = sv.wgs - it.granted;
+        r.remaining_ns = sv.remaining_ns;
+        r.next = sv.next;
+        q.saved_head = rest;
+      } else {
+        q.saved_head = sv.next;
+      }
+      started = true;
+      sv.wgs = it.granted;
+      sv.state = kBatchRunning;
+      sv.preempt_at = kNever;
+      sv.next = -1;
+      sv.end_ns = t + s_->config.cwsr_restore_ns + sv.remaining_ns;
+      q.saved_wgs -= it.granted;
+      q.running_wgs += it.granted;
+      Activate(it.saved);
+      Trace(HSAPREEMPT_SIM_EV_RESTORE, it.queue, s_->dispatches[sv.dispatch].packet_index,
+            it.granted, t);
+      continue;
+    }
     if (it.granted == 0) {
       FreeBatch(it.batch);
       continue;
     }
     started = true;
-    QueueEntry& q = s_->queues[it.queue];
     BatchEntry& x = s_->batches[it.batch];
     x.queue = it.queue;
     x.wgs = it.granted;
@@ -314,36 +359,21 @@ bool Engine::RefillRound(uint64_t t) {
     x.preempt_at = kNever;
     x.next = -1;
     q.running_wgs += it.granted;
-    if (it.saved >= 0) {
-      BatchEntry& sv = s_->batches[it.saved];
-      x.dispatch = sv.dispatch;
-      x.remaining_ns = sv.remaining_ns;
-      x.end_ns = t + s_->config.cwsr_restore_ns + sv.remaining_ns;
-      sv.wgs -= it.granted;
-      q.saved_wgs -= it.granted;
-      if (sv.wgs == 0) {  // fully restored (else the rest waits for more room)
-        q.saved_head = sv.next;
-        FreeBatch(it.saved);
-      }
-      Trace(HSAPREEMPT_SIM_EV_RESTORE, it.queue, s_->dispatches[x.dispatch].packet_index,
-            it.granted, t);
-    } else {
-      int di = q.fifo_head;
-      DispatchEntry& d = s_->dispatches[di];
-      x.dispatch = di;
-      x.end_ns = t + d.workgroup_ns;
-      if (!d.started) {
-        d.started = 1;
-        d.start_ns = t;
-        Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, it.queue, d.packet_index, d.pending_wgs, t);
-      }
-      d.pending_wgs -= it.granted;
-      d.outstanding_wgs += it.granted;
-      if (d.pending_wgs == 0) {
-        q.fifo_head = d.next;
-        if (q.fifo_head < 0) q.fifo_tail = -1;
-        d.next = -1;
-      }
+    int di = q.fifo_head;
+    DispatchEntry& d = s_->dispatches[di];
+    x.dispatch = di;
+    x.end_ns = t + d.workgroup_ns;
+    if (!d.started) {
+      d.started = 1;
+      d.start_ns = t;
+      Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, it.queue, d.packet_index, d.pending_wgs, t);
+    }
+    d.pending_wgs -= it.granted;
+    d.outstanding_wgs += it.granted;
+    if (d.pending_wgs == 0) {
+      q.fifo_head = d.next;
+      if (q.fifo_head < 0) q.fifo_tail = -1;
+      d.next = -1;
     }
     Activate(it.batch);
   }
@@ -453,7 +483,7 @@ void Engine::RemoveQueue(int slot, uint64_t now) {
     FreeBatch(b);
     b = next;
   }
-  for (uint32_t d = 0; d < kMaxDispatches; ++d) {
+  for (uint32_t d = 0; d < s_->dispatch_hwm; ++d) {
     if (s_->dispatches[d].in_use && s_->dispatches[d].queue == slot) FreeDispatch(d);
   }
   uint32_t pos = q.dense_pos;
@@ -469,11 +499,15 @@ void Engine::RemoveQueue(int slot, uint64_t now) {
 
 uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
   if (!ValidSlot(slot)) return 0;
-  int di = s_->dispatch_free_head;
-  if (di < 0) return 0;
+  if (s_->dispatch_free_head < 0 && s_->dispatch_hwm >= kMaxDispatches) return 0;  // full
   AdvanceTo(not_before);
   uint64_t t = s_->now;
-  s_->dispatch_free_head = s_->dispatches[di].next;
+  int di = s_->dispatch_free_head;
+  if (di >= 0) {
+    s_->dispatch_free_head = s_->dispatches[di].next;
+  } else {
+    di = static_cast<int>(s_->dispatch_hwm++);
+  }
   DispatchEntry& d = s_->dispatches[di];
   if (++s_->dispatch_seq == 0) ++s_->dispatch_seq;
   d.in_use = 1;
@@ -501,7 +535,7 @@ uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
 bool Engine::Poll(uint64_t handle, uint64_t now, DispatchTimes* times) {
   uint64_t idx = (handle & 0xffffffffull);
   uint32_t seq = static_cast<uint32_t>(handle >> 32);
-  if (idx == 0 || idx > kMaxDispatches || !s_->dispatches[idx - 1].in_use ||
+  if (idx == 0 || idx > s_->dispatch_hwm || !s_->dispatches[idx - 1].in_use ||
       s_->dispatches[idx - 1].seq != seq) {
     if (times != nullptr) *times = DispatchTimes{};
     return true;  // unknown or dropped (its queue was removed): nothing left to wait for
@@ -645,8 +679,10 @@ void Engine::Repair() {
   s_->rr_cursor = 0;
   // Dispatches: keep those of live queues; outstanding counts are rebuilt from the batches.
   std::vector<int> pending;
+  s_->dispatch_hwm = std::min<uint32_t>(s_->dispatch_hwm, kMaxDispatches);
+  s_->batch_hwm = std::min<uint32_t>(s_->batch_hwm, kMaxBatches);
   s_->dispatch_free_head = -1;
-  for (int d = kMaxDispatches - 1; d >= 0; --d) {
+  for (int d = static_cast<int>(s_->dispatch_hwm) - 1; d >= 0; --d) {
     DispatchEntry& x = s_->dispatches[d];
     if (x.in_use && ValidSlot(x.queue)) {
       x.outstanding_wgs = 0;
@@ -661,10 +697,10 @@ void Engine::Repair() {
   s_->free_count = s_->total_slots;
   s_->active_count = 0;
   s_->batch_free_head = -1;
-  for (int b = kMaxBatches - 1; b >= 0; --b) {
+  for (int b = static_cast<int>(s_->batch_hwm) - 1; b >= 0; --b) {
     BatchEntry& x = s_->batches[b];
     bool live = x.state != kBatchFree && ValidSlot(x.queue) && x.dispatch >= 0 &&
-                x.dispatch < static_cast<int>(kMaxDispatches) &&
+                x.dispatch < static_cast<int>(s_->dispatch_hwm) &&
                 s_->dispatches[x.dispatch].in_use && s_->dispatches[x.dispatch].queue == x.queue;
     if (!live) {
       FreeBatch(b);

@@ -113,6 +113,10 @@ struct DeviceState {
   int32_t active_batches[kMaxBatches];  // running or saving batches
   int32_t dispatch_free_head;
   uint32_t dispatch_seq;
+  // Entries at or above these marks have never been used (implicitly free): the tables are only
+  // touched as they are needed, so an idle device costs little shared memory.
+  uint32_t batch_hwm;
+  uint32_t dispatch_hwm;
   QueueEntry queues[kMaxQueues];
   DispatchEntry dispatches[kMaxDispatches];
   BatchEntry batches[kMaxBatches];

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -91,6 +92,30 @@ TEST_F(DeviceTest, RefusesAnIncompatibleSegment) {
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_EQ(d, nullptr);
   EXPECT_NE(err.find("incompatible"), std::string::npos) << err;
+}
+
+TEST_F(DeviceTest, ReplacesAnOldLayoutLeftByADeadCreator) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // a pid that is gone
+  std::string shm = "/hsapreempt-sim-" + std::to_string(getuid()) + "-" + name_;
+  int fd = shm_open(shm.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  unsigned char header[4096] = {};
+  uint64_t magic = 0x315645444d495350ull;  // ours ("PSIMDEV1"), layout 1
+  uint32_t layout = 1, ready = 1, creator = static_cast<uint32_t>(child);
+  memcpy(header, &magic, 8);
+  memcpy(header + 8, &layout, 4);
+  memcpy(header + 24, &ready, 4);
+  memcpy(header + 28, &creator, 4);
+  ASSERT_EQ(write(fd, header, sizeof(header)), static_cast<ssize_t>(sizeof(header)));
+  close(fd);
+  testing::internal::CaptureStderr();
+  std::unique_ptr<Device> d(Device::CreateForTest(TestParams(), name_));
+  std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_NE(d, nullptr) << err;
+  EXPECT_NE(err.find("replacing"), std::string::npos) << err;
+  EXPECT_GE(d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, 1000), 0);
 }
 
 TEST_F(DeviceTest, DeadProcessQueuesAreDropped) {

@@ -228,6 +228,53 @@ TEST_F(EngineTest, RemoveQueueDropsItsWorkAndFreesSlots) {
   EXPECT_EQ(state_->free_count, state_->total_slots);
 }
 
+TEST_F(EngineTest, FullDispatchTableRefusesUntilAHandleIsReleased) {
+  int q = Queue(1);
+  engine_->SetActive(q, false, kStart);  // nothing starts: every launch stays pending
+  std::vector<uint64_t> handles;
+  for (uint32_t i = 0; i < kMaxDispatches; ++i) {
+    handles.push_back(Launch(q, 1, 10, kStart + 1));
+    ASSERT_NE(handles.back(), 0u) << i;
+  }
+  EXPECT_EQ(Launch(q, 1, 10, kStart + 2), 0u);
+  engine_->SetActive(q, true, kStart + 3);
+  DispatchTimes t = Finish(handles[0]);  // releases its entry
+  EXPECT_GT(t.end_ns, 0u);
+  EXPECT_NE(Launch(q, 1, 10, t.end_ns), 0u);
+}
+
+TEST_F(EngineTest, SavedBatchesFillingTheTableStillRestore) {
+  Reset(kMaxSlots, 1);
+  int a = Queue(1), b = Queue(2), c = Queue(3), d = Queue(4);
+  const uint64_t t0 = kStart, t1 = kStart + 10000;
+  // A: one batch per slot, then suspended: kMaxSlots saved batches.
+  std::vector<uint64_t> ha;
+  for (uint32_t i = 0; i < kMaxSlots; ++i) ha.push_back(Launch(a, 1, 1000000, t0));
+  ASSERT_EQ(engine_->SetSuspended(&a, 1, true, 0, t0 + 10), 0);
+  // D's short dispatches end one per ns, so B's single wide dispatch starts in kMaxSlots
+  // separate batches (one per refill): the batch table fills up while dispatch entries remain.
+  std::vector<uint64_t> hd;
+  for (uint32_t i = 0; i + 1 < kMaxSlots; ++i) hd.push_back(Launch(d, 1, i + 1, t1));
+  Launch(b, kMaxSlots, 1000000, t1);
+  DispatchTimes t;
+  for (uint64_t h : hd) ASSERT_TRUE(engine_->Poll(h, t1 + kMaxSlots, &t));
+  ASSERT_EQ(engine_->SetSuspended(&b, 1, true, 0, t1 + kMaxSlots + 10), 0);
+  // Every slot is free, every batch entry holds saved work: C cannot start a batch.
+  uint64_t t2 = t1 + kMaxSlots + 1000;
+  uint64_t hc = Launch(c, 1, 10, t2);
+  ASSERT_NE(hc, 0u);
+  ASSERT_EQ(state_->batch_hwm, kMaxBatches);
+  ASSERT_EQ(state_->batch_free_head, -1);
+  ASSERT_EQ(state_->free_count, state_->total_slots);
+  EXPECT_FALSE(engine_->Poll(hc, t2 + 1000, &t));
+  // Restoring A needs no new entry; once its work ends, entries free up and C runs.
+  uint64_t t3 = t2 + 2000;
+  ASSERT_EQ(engine_->SetSuspended(&a, 1, false, 0, t3), 0);
+  DispatchTimes ta = Finish(ha.back());
+  EXPECT_EQ(ta.end_ns, t3 + kRunlist + kRestore + (1000000 - 10));
+  EXPECT_GE(Finish(hc).start_ns, ta.end_ns);
+}
+
 TEST_F(EngineTest, TraceRecordsDispatchAndQueueEvents) {
   int a = Queue(7);
   KernelWork w;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hsapreempt/sim_device.h"
+#include "simdev/model/device.h"
 #include "simdev/model/kfd_control.h"
 #include "simdev/model/kfd_ioctl_ext.h"
 
@@ -63,6 +64,13 @@ struct MiniQueue {
 class KfdThunkTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A fresh device per test (ctest gives each test its own device name): drop a leftover
+    // segment before the thunk first attaches (once per process).
+    static bool removed = false;
+    if (const char* name = getenv("HSAPREEMPT_SIM_DEVICE"); name != nullptr && !removed) {
+      simdev::Device::RemoveSegmentForTest(name);
+    }
+    removed = true;
     ASSERT_EQ(hsaKmtOpenKFD(), HSAKMT_STATUS_SUCCESS);
     dbg_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
@@ -73,6 +81,10 @@ class KfdThunkTest : public ::testing::Test {
     hsapreempt_sim_kfd_ioctl(SIMKFD_IOC_DBG_TRAP, &a);
     close(dbg_fd_);
     hsaKmtCloseKFD();
+    // Unlink the segment (this process keeps its mapping), so runs leave nothing in /dev/shm.
+    if (const char* name = getenv("HSAPREEMPT_SIM_DEVICE")) {
+      simdev::Device::RemoveSegmentForTest(name);
+    }
   }
   int Ioctl(unsigned long req, void* arg) {
     errno = 0;
