@@ -350,7 +350,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
   if (f.handle == 0) {
     // Packets the CP completes itself: after its per-packet cost, once the dependency is met
     // (exactly when a signal this CP completed met it; else when the CP saw it met).
-    if (dep_time == 0 && q.dep_waited) dep_time = now;
+    if (dep_time == 0 && q.dep_waited) dep_time = NowNs();  // seen met just now
     uint64_t t = std::max({q.seen_ns, dep_end, dep_time, q.last_launch_ns}) +
                  prm.cp_dispatch_ns;
     f.local_end = t;
@@ -392,12 +392,25 @@ void Finish(InflightPacket& f, CompletionLog& log) {
   f.signalled = true;
 }
 
-// Device time at which packet `index` was first visible to the CP.
-uint64_t ArrivalTime(CpQueue& q, uint64_t index, uint64_t now) {
-  while (!q.write_seen.empty() && q.write_seen.front().write <= index) q.write_seen.pop_front();
-  uint64_t t = q.write_seen.empty() ? now : std::min(now, q.write_seen.front().time);
-  if (q.invalid_index == index) t = std::max(t, q.invalid_ns);
-  return t;
+bool HeaderValid(const CpQueue& q, uint64_t index) {
+  const uint8_t* pkt = q.cfg.ring + (index & (q.cfg.ring_packets - 1)) * kPacketBytes;
+  uint16_t header = __atomic_load_n(reinterpret_cast<const uint16_t*>(pkt), __ATOMIC_ACQUIRE);
+  return ((header >> HSA_PACKET_HEADER_TYPE) & 0xff) != HSA_PACKET_TYPE_INVALID;
+}
+
+// Records when packets at and beyond `fetch` first showed a valid header. The clock is read after
+// seeing the header (not the iteration's `now`, which predates completions this very iteration
+// signalled and the packets their waiters wrote since), so an arrival is never stamped early.
+void ScanArrivals(CpQueue& q, uint64_t write) {
+  if (q.scan_next < q.fetch) {
+    q.scan_next = q.fetch;
+    q.valid_seen_ns.clear();
+  }
+  while (q.scan_next < write && q.scan_next - q.fetch < q.cfg.ring_packets &&
+         HeaderValid(q, q.scan_next)) {
+    q.valid_seen_ns.push_back(NowNs());
+    ++q.scan_next;
+  }
 }
 
 }  // namespace
@@ -438,24 +451,16 @@ bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uin
   }
   // 3. Fetch while the queue may run.
   uint64_t write = __atomic_load_n(q.cfg.write_ptr, __ATOMIC_ACQUIRE);
-  if (write > q.observed_write) {
-    q.observed_write = write;
-    q.write_seen.push_back({write, now});
-    if (q.write_seen.size() > 4096) q.write_seen.pop_front();
-  }
+  ScanArrivals(q, write);
   while (!q.error && q.inflight.size() < std::min<size_t>(kMaxInflightPerQueue, q.cfg.ring_packets) &&
          dev.QueueRunnable(q.cfg.slot)) {
     if (q.fetch >= write) break;
     const uint8_t* pkt = q.cfg.ring + (q.fetch & mask) * kPacketBytes;
     uint16_t header = __atomic_load_n(reinterpret_cast<const uint16_t*>(pkt), __ATOMIC_ACQUIRE);
-    if (((header >> HSA_PACKET_HEADER_TYPE) & 0xff) == HSA_PACKET_TYPE_INVALID) {
-      q.invalid_index = q.fetch;
-      q.invalid_ns = now;
-      break;
-    }
+    if (((header >> HSA_PACKET_HEADER_TYPE) & 0xff) == HSA_PACKET_TYPE_INVALID) break;
     if (q.seen_index != q.fetch) {
       q.seen_index = q.fetch;
-      q.seen_ns = ArrivalTime(q, q.fetch, now);
+      q.seen_ns = q.valid_seen_ns.empty() ? NowNs() : q.valid_seen_ns.front();
     }
     uint8_t copy[kPacketBytes];
     memcpy(copy, pkt, sizeof(copy));
@@ -474,6 +479,7 @@ bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uin
       break;
     }
     ++q.fetch;
+    if (!q.valid_seen_ns.empty()) q.valid_seen_ns.pop_front();
     q.dep_waited = false;
     progress = true;
   }

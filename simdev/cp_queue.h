@@ -36,16 +36,11 @@ struct CpQueue {
   uint64_t fetch = 0;                // next packet index to fetch
   uint64_t seen_index = UINT64_MAX;  // packet whose first sighting is seen_ns
   uint64_t seen_ns = 0;
-  // When each write index was first observed: packets below `write` were published by `time`
-  // (unless their header was still invalid then). Gives packets queued behind a blocked one the
-  // time they really arrived, not the time the CP got to them.
-  struct WriteObservation {
-    uint64_t write, time;
-  };
-  std::deque<WriteObservation> write_seen;
-  uint64_t observed_write = 0;
-  uint64_t invalid_index = UINT64_MAX;  // packet last seen with an invalid header, and when
-  uint64_t invalid_ns = 0;
+  // First time the CP saw each packet of [fetch, scan_next) with a valid header, including
+  // packets queued behind one it cannot launch yet: a packet is stamped with when it really
+  // arrived (never before it was published), not when the CP got to it.
+  std::deque<uint64_t> valid_seen_ns;
+  uint64_t scan_next = 0;
   bool dep_waited = false;           // the packet at `fetch` was seen blocked on a dependency
   std::deque<InflightPacket> inflight;
   uint64_t last_launch_ns = 0;       // the CP processes one packet at a time per queue

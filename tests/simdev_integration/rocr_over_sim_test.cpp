@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "tests/simdev_integration/hsa_env.h"
@@ -157,6 +159,37 @@ TEST_F(RocrOverSimTest, DispatchTimesShareTheSystemClock) {
   EXPECT_LT(t.end - t.start, 1'100'000u);
   hsa_signal_destroy(done);
   hsa_queue_destroy(q);
+}
+
+// Two threads, each with its own queue, submit and wait in turn: no kernel starts before its
+// packet was submitted (host clock before writing the packet) and none ends after its waiter saw
+// it complete. (A CP that stamped packets with a stale clock failed this.)
+TEST_F(RocrOverSimTest, KernelsNeverStartBeforeSubmissionOrEndAfterCompletion) {
+  std::atomic<int> violations{0}, completed{0};
+  auto worker = [&] {
+    hsa_queue_t* q = CreateQueue(64);
+    if (q == nullptr) return;
+    auto* args = static_cast<hsapreempt_kernel_args*>(env_.Alloc(sizeof(hsapreempt_kernel_args)));
+    hsa_signal_t done = Signal(1);
+    for (int i = 0; i < 15; ++i) {
+      simtest::SetArgs(args, 1'000'000);
+      uint64_t submit = simtest::SystemTimestamp();
+      simtest::SubmitDispatch(q, env_.fake_kernel, args, 1, done);
+      if (!simtest::WaitZero(done)) break;
+      uint64_t seen = simtest::SystemTimestamp();
+      auto t = Times(done);
+      if (t.start < submit || t.end > seen) violations.fetch_add(1);
+      completed.fetch_add(1);
+      hsa_signal_store_screlease(done, 1);
+    }
+    hsa_signal_destroy(done);
+    hsa_queue_destroy(q);
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  EXPECT_EQ(completed.load(), 30);
+  EXPECT_EQ(violations.load(), 0);
 }
 
 TEST_F(RocrOverSimTest, MemoryCopyAsyncCopyAndFillMoveTheBytes) {
