@@ -471,9 +471,9 @@ int Run(const std::vector<std::string>& args) {
     }
   }
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "
-              "%s probe kernels of %g us; low kept = low job's kernels/s during the probes vs "
+              "%sprobe kernels of %g us; low kept = low job's kernels/s during the probes vs "
               "alone without the tool; overhead = low job alone, tool vs no tool\n",
-              o.quick ? "quick run," : "", o.probe_us);
+              o.quick ? "quick run, " : "", o.probe_us);
   for (size_t i = 0; i < baselines.size(); ++i) {
     std::printf("baseline D=%g ms: %s\n", o.durations_ms[i],
                 baselines[i].ok ? report::Format("%.1f kernels/s", baselines[i].units_per_s).c_str()
