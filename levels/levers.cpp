@@ -75,6 +75,7 @@ Status UpdateQueueLever::Update(uint32_t percent) {
 }
 
 Status UpdateQueueLever::Engage() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (engaged()) return Status::Ok();
   Status s = Update(0);
   if (!s.ok()) {
@@ -86,6 +87,7 @@ Status UpdateQueueLever::Engage() {
 }
 
 Status UpdateQueueLever::Release() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (!engaged()) return Status::Ok();
   Status s;
   for (int attempt = 0; attempt < kReleaseAttempts; ++attempt) {
@@ -104,6 +106,7 @@ Status UpdateQueueLever::Release() {
 }
 
 Status UpdateQueueLever::Reassert() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (!engaged()) return Status::Ok();
   Status s = Update(0);
   if (!s.ok()) CountFailure();
@@ -128,6 +131,7 @@ DbgSuspendLever::DbgSuspendLever(kfd::Device* device, uint32_t queue_id,
       retry_us_(retry_us) {}
 
 Status DbgSuspendLever::Engage() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (engaged()) return Status::Ok();
   Status s;
   for (int attempt = 0; attempt <= retries_; ++attempt) {
@@ -166,6 +170,7 @@ Status DbgSuspendLever::Engage() {
 }
 
 Status DbgSuspendLever::Release() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (!engaged()) return Status::Ok();
   Status s;
   for (int attempt = 0; attempt < kReleaseAttempts; ++attempt) {
@@ -229,6 +234,7 @@ std::vector<uint32_t> CuMaskLever::restricted_mask() const {
 }
 
 Status CuMaskLever::Engage() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (engaged()) return Status::Ok();
   const std::vector<uint32_t> mask = restricted_mask();
   Status s = Timed([&] { return device_->SetCuMask(queue_id_, mask); });
@@ -241,6 +247,7 @@ Status CuMaskLever::Engage() {
 }
 
 Status CuMaskLever::Release() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   if (!engaged()) return Status::Ok();
   const std::vector<uint32_t> mask = base_mask();
   Status s;
@@ -269,6 +276,7 @@ void CuMaskLever::NoteCuMask(const uint32_t* mask, uint32_t num_bits) {
 }
 
 Status CuMaskLever::Reassert() {
+  std::lock_guard<std::mutex> lock(op_mu_);
   // The application's hsa_amd_queue_cu_set_mask replaced our restriction: restrict its mask.
   if (!engaged()) return Status::Ok();
   const std::vector<uint32_t> r = restricted_mask();

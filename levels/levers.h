@@ -1,6 +1,8 @@
 // The lever implementations (contract: levels/lever.h). Each drives one hardware queue through
-// kfd::Device and keeps LeverStats. Engage/Release/Reassert are called from one thread at a time
-// (the scheduler's); stats() may be read from any thread.
+// kfd::Device and keeps LeverStats. Engage/Release/Reassert are serialized by a per-lever mutex
+// (the scheduler engages and releases while hsa_layer may call Reassert from the application's
+// thread after hsa_amd_queue_set_priority: without it a Reassert could re-deactivate a queue the
+// scheduler just released). stats() may be read from any thread without it.
 //
 // - UpdateQueueLever: UPDATE_QUEUE percent 0 (engage) / 100 (release) with the queue's own ring
 //   and current priority (KFD rewrites both). set_priority re-activates the queue, so Reassert()
@@ -40,6 +42,7 @@ class LeverBase : public Lever {
   void MarkEngaged();
   void MarkReleased();
   void CountFailure() { failures_.fetch_add(1, std::memory_order_relaxed); }
+  std::mutex op_mu_;  // held for the whole of Engage/Release/Reassert
 
  private:
   std::atomic<bool> engaged_{false};
