@@ -27,13 +27,14 @@ using json::Value;
 using json::Writer;
 
 const char kUsage[] =
-    "usage: hsapreempt probe [--json] [--queue-packets N] [--timeout SECONDS]\n"
+    "usage: hsapreempt probe [--json] [--queue-packets N] [--repeat N] [--timeout SECONDS]\n"
     "Reports what this machine supports and why: device (real /dev/kfd or simulated), KFD ioctl\n"
     "version, HWS or MES, each hardware lever tried for real on a scratch queue (in a child\n"
     "process), the queue-id mapping, ROCr/ROCm versions, the rocprofiler-register situation, and\n"
     "the lever queues get under the current HSAPREEMPT_* configuration.\n"
     "  --json             one JSON document on stdout\n"
     "  --queue-packets N  size of the scratch queue (default 4096)\n"
+    "  --repeat N         engage/release each lever N times and report ioctl mean/max (default 1)\n"
     "  --timeout S        give up on the helper after S seconds (default 60)\n";
 
 std::string HelperPath() {
@@ -141,9 +142,10 @@ void Line(const char* key, const std::string& value) {
 std::string LeverLine(const Value& l) {
   if (!l.Get("tried").AsBool()) return "not tried: " + l.Get("error").AsString();
   if (l.Get("ok").AsBool()) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "works (%d ioctls, %.1f us total, %.1f us max)",
-                  static_cast<int>(l.Get("ioctls").AsNumber()), l.Get("ioctl_us_total").AsNumber(),
+    char buf[128];
+    std::snprintf(buf, sizeof(buf), "works (%d engage/release, %d ioctls, mean %.1f us, max %.1f us)",
+                  static_cast<int>(l.Get("cycles").AsNumber()),
+                  static_cast<int>(l.Get("ioctls").AsNumber()), l.Get("ioctl_us_mean").AsNumber(),
                   l.Get("ioctl_us_max").AsNumber());
     return buf;
   }
@@ -153,6 +155,7 @@ std::string LeverLine(const Value& l) {
 int Probe(const std::vector<std::string>& args) {
   bool as_json = false;
   std::string packets = "4096";
+  std::string repeat = "1";
   double timeout_s = 60;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -165,6 +168,13 @@ int Probe(const std::vector<std::string>& args) {
       packets = args[++i];
       if (packets.empty() || packets.find_first_not_of("0123456789") != std::string::npos) {
         std::fprintf(stderr, "hsapreempt probe: --queue-packets needs a number\n");
+        return kExitUsage;
+      }
+    } else if (a == "--repeat" && i + 1 < args.size()) {
+      repeat = args[++i];
+      if (repeat.empty() || repeat.find_first_not_of("0123456789") != std::string::npos ||
+          repeat.size() > 6 || std::atoi(repeat.c_str()) < 1) {
+        std::fprintf(stderr, "hsapreempt probe: --repeat needs a number 1..100000\n");
         return kExitUsage;
       }
     } else if (a == "--timeout" && i + 1 < args.size()) {
@@ -195,7 +205,7 @@ int Probe(const std::vector<std::string>& args) {
     o.env = DeviceEnvironment();
     o.env.push_back("HSA_TOOLS_LIB=");  // the scratch child must not load any tool, ours included
     if (simulated) o.env.push_back("HSA_ENABLE_SDMA=0");
-    run = RunProcess({helper, "--queue-packets", packets}, o);
+    run = RunProcess({helper, "--queue-packets", packets, "--repeat", repeat}, o);
     std::string err;
     size_t nl = run.out.find('\n');
     if (!run.started) {

@@ -9,11 +9,12 @@
 // mapping, SUSPEND then RESUME. It
 // prints one JSON document on stdout and exits 0 if it could report (even "nothing works").
 //
-// usage: hsapreempt-probe-helper [--queue-packets N]
+// usage: hsapreempt-probe-helper [--queue-packets N] [--repeat N]
 #include <dlfcn.h>
 #include <hsa/hsa.h>
 #include <hsa/hsa_ext_amd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -60,16 +61,23 @@ hsa_status_t FindGpu(hsa_agent_t agent, void* data) {
   return HSA_STATUS_INFO_BREAK;
 }
 
-// One lever tried: engage then release, with the Status of each and the ioctl time.
-void WriteTry(Writer* w, const char* name, levels::Lever* lever, const std::string& skipped) {
+// One lever tried: engage then release (`repeat` times, stopping at the first failure), with the
+// Status of each and the ioctl time.
+void WriteTry(Writer* w, const char* name, levels::Lever* lever, const std::string& skipped,
+              int repeat) {
   w->Key(name).BeginObject();
   if (lever == nullptr) {
     w->Field("tried", false).Field("ok", false).Field("error", skipped);
     w->EndObject();
     return;
   }
-  Status engage = lever->Engage();
-  Status release = engage.ok() ? lever->Release() : Status::Ok();
+  Status engage, release;
+  int cycles = 0;
+  for (; cycles < repeat; ++cycles) {
+    engage = lever->Engage();
+    release = engage.ok() ? lever->Release() : Status::Ok();
+    if (!engage.ok() || !release.ok()) break;
+  }
   const Status& bad = !engage.ok() ? engage : release;
   levels::LeverStats st = lever->stats();
   w->Field("tried", true).Field("ok", engage.ok() && release.ok());
@@ -79,7 +87,9 @@ void WriteTry(Writer* w, const char* name, levels::Lever* lever, const std::stri
   w->Field("error", bad.ok() ? std::string() : bad.ToString());
   w->Field("errno", bad.err());
   w->Field("code", bad.ok() ? "ok" : common::CodeName(bad.code()));
+  w->Field("cycles", cycles);
   w->Field("ioctls", st.ioctls);
+  w->Field("ioctl_us_mean", st.ioctls ? static_cast<double>(st.ioctl_ns_total) / 1000.0 / st.ioctls : 0.0);
   w->Field("ioctl_us_total", static_cast<double>(st.ioctl_ns_total) / 1000.0);
   w->Field("ioctl_us_max", static_cast<double>(st.ioctl_ns_max) / 1000.0);
   w->EndObject();
@@ -94,12 +104,15 @@ void WriteMapping(Writer* w, const char* key, const kfd::QueueMapping& m) {
 
 int Main(int argc, char** argv) {
   uint32_t packets = 4096;
+  int repeat = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--queue-packets" && i + 1 < argc) {
       packets = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+    } else if (a == "--repeat" && i + 1 < argc) {
+      repeat = std::max(1, std::min(100000, std::atoi(argv[++i])));
     } else {
-      std::fprintf(stderr, "usage: hsapreempt-probe-helper [--queue-packets N]\n");
+      std::fprintf(stderr, "usage: hsapreempt-probe-helper [--queue-packets N] [--repeat N]\n");
       return 2;
     }
   }
@@ -206,12 +219,12 @@ int Main(int argc, char** argv) {
   {
     std::unique_ptr<levels::Lever> l;
     if (have) l = std::make_unique<levels::UpdateQueueLever>(&dev, ref);
-    WriteTry(&w, "update_queue", l.get(), no_queue);
+    WriteTry(&w, "update_queue", l.get(), no_queue, repeat);
   }
   {
     std::unique_ptr<levels::Lever> l;
     if (have) l = std::make_unique<levels::CuMaskLever>(&dev, lever_id, gpu.cus, 25);
-    WriteTry(&w, "cu_mask", l.get(), gpu.cus == 0 ? "CU count unknown" : no_queue);
+    WriteTry(&w, "cu_mask", l.get(), gpu.cus == 0 ? "CU count unknown" : no_queue, repeat);
   }
   {
     std::unique_ptr<levels::Lever> l;
@@ -219,7 +232,7 @@ int Main(int argc, char** argv) {
     if (have && dbg_enable.ok()) {
       l = std::make_unique<levels::DbgSuspendLever>(&dev, lever_id, levels::GracePeriodKclk(0, 0));
     }
-    WriteTry(&w, "dbg_suspend", l.get(), skipped);
+    WriteTry(&w, "dbg_suspend", l.get(), skipped, repeat);
   }
   w.EndObject();
 
