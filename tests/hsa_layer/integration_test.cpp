@@ -2,6 +2,7 @@
 // and board) with libhsapreempt.so loaded through HSA_TOOLS_LIB, and checks what the programs
 // verified themselves (exactly-once, in-order, signals, timestamps) plus what the tool printed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <set>
@@ -21,7 +22,10 @@ class HsaLayerTest : public ::testing::Test {
     device_ = UniqueDeviceName("hl");
   }
   void TearDown() override {
-    if (!device_.empty()) RemoveSimDevice(device_);
+    if (device_.empty()) return;
+    RemoveSimDevice(device_);
+    // Each test's board (HSAPREEMPT_BOARD=<device name>) goes too.
+    unlink(("/dev/shm/hsapreempt-board-" + std::to_string(getuid()) + "-" + device_).c_str());
   }
   RunResult Run(const std::vector<std::string>& args, bool with_tool = true,
                 std::vector<std::string> extra_env = {}, double timeout_s = 600) {
