@@ -108,6 +108,10 @@ levels::LeverChoice Choose(const Value& h, const common::Config& config) {
   env.caps.available = kfd.Get("available").AsBool();
   env.caps.why_unavailable = kfd.Get("why_unavailable").AsString();
   if (!h.Has("kfd")) env.caps.why_unavailable = "the probe helper did not report";
+  if (env.caps.available && h.Get("hsa_init").AsString() != "ok") {
+    env.caps.available = false;
+    env.caps.why_unavailable = "hsa_init " + h.Get("hsa_init").AsString();
+  }
   env.caps.version.major = static_cast<uint32_t>(kfd.Get("major").AsNumber());
   env.caps.version.minor = static_cast<uint32_t>(kfd.Get("minor").AsNumber());
   env.caps.dbg_trap_abi = kfd.Get("dbg_trap_abi").AsBool();
@@ -242,6 +246,7 @@ int Probe(const std::vector<std::string>& args) {
     w.EndObject();
     w.Field("kfd_version", h.Get("kfd").Get("version").AsString());
     w.Field("dbg_trap_abi", h.Get("kfd").Get("dbg_trap_abi").AsBool());
+    w.Field("hsa_init", h.Get("hsa_init").AsString());
     w.Field("runtime_enable", h.Get("runtime_enable").AsString());
     w.Key("gpu").Raw(json::Serialize(h.Get("gpu")));
     w.Field("scheduler", scheduler.empty() ? "unknown" : scheduler);
@@ -277,6 +282,9 @@ int Probe(const std::vector<std::string>& args) {
                                       ? std::string()
                                       : "\n" + std::string(23, ' ') + h.Get("sim_describe").AsString()));
     if (!helper_problem.empty()) Line("probe helper", "FAILED: " + helper_problem);
+    if (h.Has("hsa_init") && h.Get("hsa_init").AsString() != "ok") {
+      Line("hsa_init", h.Get("hsa_init").AsString());
+    }
     const Value& kfd = h.Get("kfd");
     Line("KFD", kfd.Get("available").AsBool()
                     ? "ioctl " + kfd.Get("version").AsString() + " via " + kfd.Get("backend").AsString() +

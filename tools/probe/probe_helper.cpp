@@ -126,6 +126,18 @@ int Main(int argc, char** argv) {
   auto describe = reinterpret_cast<DescribeFn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_describe"));
   w.Field("simulated", describe != nullptr);
   w.Field("sim_describe", describe && describe() ? describe() : "");
+  // KFD needs no ROCr (our own descriptor, or the simulated thunk that hsa_init loaded): report it
+  // even when hsa_init failed, it often says why.
+  kfd::Device& dev = kfd::Device::Get();
+  kfd::Capabilities caps = dev.capabilities();
+  w.Key("kfd").BeginObject();
+  w.Field("available", caps.available).Field("backend", caps.backend);
+  w.Field("why_unavailable", caps.why_unavailable);
+  w.Field("version", caps.available ? caps.version.ToString() : "");
+  w.Field("major", caps.version.major).Field("minor", caps.version.minor);
+  w.Field("dbg_trap_abi", caps.dbg_trap_abi);
+  w.Field("sysfs_root", dev.SysfsRoot());
+  w.EndObject();
   if (st != HSA_STATUS_SUCCESS) {
     w.EndObject();
     std::printf("%s\n", w.str().c_str());
@@ -145,16 +157,6 @@ int Main(int argc, char** argv) {
   w.Field("scheduler", kfd::SchedulerName(kfd::SchedulerForGfxMajor(gfx_major)));
   w.EndObject();
 
-  kfd::Device& dev = kfd::Device::Get();
-  kfd::Capabilities caps = dev.capabilities();
-  w.Key("kfd").BeginObject();
-  w.Field("available", caps.available).Field("backend", caps.backend);
-  w.Field("why_unavailable", caps.why_unavailable);
-  w.Field("version", caps.available ? caps.version.ToString() : "");
-  w.Field("major", caps.version.major).Field("minor", caps.version.minor);
-  w.Field("dbg_trap_abi", caps.dbg_trap_abi);
-  w.Field("sysfs_root", dev.SysfsRoot());
-  w.EndObject();
 
   // KFD's suspend/resume need the runtime enabled, which only works before the first queue.
   // ROCr 5.2.3's thunk does not do it with the upstream ioctl; a newer runtime has (EBUSY = ok).
