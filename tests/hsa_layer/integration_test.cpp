@@ -107,6 +107,13 @@ TEST_F(HsaLayerTest, StressWithLevelNoneForwardsEverything) {
   EXPECT_TRUE(Passed(r)) << Why(r);
 }
 
+TEST_F(HsaLayerTest, ConcurrentQueueCreateUseDestroy) {
+  RunResult r = Run({"churn", "--threads", "4", "--rounds", "25"}, true, {}, 300);
+  EXPECT_TRUE(Passed(r)) << Why(r);
+  EXPECT_EQ(Field(r.out, "ran"), 100) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
 TEST_F(HsaLayerTest, DestroyWithHeldPackets) {
   RunResult r = Run({"destroy-held", "--queue-size", "64", "--rounds", "5"}, true, {}, 120);
   EXPECT_TRUE(Passed(r)) << Why(r);

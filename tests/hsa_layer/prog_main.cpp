@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "hsapreempt/hsapreempt.h"
@@ -314,6 +315,50 @@ int RunLeaveHeld(const Args& args) {
   std::exit(0);
 }
 
+// Threads create, use and destroy queues concurrently (the registry, the doorbell set and the
+// record pool under churn, with real ROCr): each round submits 20 kernels, checks all ran, and
+// pokes the queue-taking APIs before destroying the queue.
+int RunChurn(const Args& args) {
+  HsaSystem sys;
+  Kernel k;
+  if (!Setup(&sys, &k)) return 1;
+  const int threads = args.Int("threads", 4), rounds = args.Int("rounds", 25);
+  auto prio = reinterpret_cast<hsapreempt_queue_set_priority_fn>(
+      dlsym(RTLD_DEFAULT, HSAPREEMPT_QUEUE_SET_PRIORITY_NAME));
+  std::atomic<int> failures{0}, ran{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      KernargRing ring;
+      ring.Init(sys, 64, k.kernarg_size);
+      auto* done = static_cast<uint64_t*>(AllocAccessible(sys, sys.fine_pool, 64));
+      for (int r = 0; r < rounds; ++r) {
+        hsa_queue_t* q = CreateQueue(sys, 64);
+        if (q == nullptr) {
+          ++failures;
+          return;
+        }
+        if (prio) prio(q, (t * 13 + r) % 100);
+        hsa_amd_queue_set_priority(q, r % 2 ? HSA_AMD_QUEUE_PRIORITY_LOW : HSA_AMD_QUEUE_PRIORITY_HIGH);
+        *done = 0;
+        hsa_signal_t sig = SubmitBatch(sys, k, q, 20, 1000, &ring, done);
+        if (!WaitSignalBelow(sig, 1, 60) || *done != 20) ++failures;
+        else ++ran;
+        hsa_signal_destroy(sig);
+        if (hsa_queue_destroy(q) != HSA_STATUS_SUCCESS) ++failures;
+      }
+      FreeMemory(done);
+    });
+  }
+  for (auto& th : pool) th.join();
+  const bool ok = failures.load() == 0 && ran.load() == threads * rounds;
+  std::printf("%s churn threads=%d rounds=%d ran=%d failures=%d\n", ok ? "PASS" : "FAIL", threads,
+              rounds, ran.load(), failures.load());
+  UnloadKernel(&k);
+  ShutdownHsa();
+  return ok ? 0 : 1;
+}
+
 Args Parse(int argc, char** argv) {
   Args a;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -342,6 +387,7 @@ int main(int argc, char** argv) {
   if (mode == "error-callback") return RunErrorCallback(args);
   if (mode == "reinit") return RunReinit(args);
   if (mode == "leave-held") return RunLeaveHeld(args);
+  if (mode == "churn") return RunChurn(args);
   std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
   return 2;
 }
