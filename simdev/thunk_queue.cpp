@@ -14,6 +14,7 @@
 #include "simdev/log.h"
 #include "simdev/model/device.h"
 #include "simdev/model/kfd_control.h"
+#include "simdev/model/sysfs.h"
 #include "simdev/queue_registry.h"
 #include "simdev/thunk_internal.h"
 
@@ -60,6 +61,7 @@ void RemoveAllAtExit() {
   QueueInfo infos[64];
   size_t total = ListQueues(infos, 64);
   for (size_t i = 0; i < total && i < 64; ++i) RemoveQueueInfo(infos[i].kfd_queue_id);
+  if (dev != nullptr) SysfsRemoveProcess(dev->params(), static_cast<uint32_t>(getpid()));
 }
 
 }  // namespace
@@ -126,6 +128,9 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtCreateQueue(HSAuint32 node, HSA_QUEUE_TYPE type, 
   info.queue_percent = percent;
   info.priority = kfd_prio;
   InsertQueueInfo(info);
+  // Like amdkfd, the queue's sysfs directory exists once creation returns (queue-id mapping by
+  // sysfs diff depends on it).
+  SysfsAddQueue(dev->params(), static_cast<uint32_t>(getpid()), static_cast<uint32_t>(id), size);
 
   doorbells[id] = 0;
   CpQueueConfig cfg;
@@ -156,7 +161,10 @@ SIM_EXPORT HSAKMT_STATUS hsaKmtDestroyQueue(HSA_QUEUEID queue_id) {
   // First the CP lets go of the ring, then the device drops the queue's pending work.
   Cp::Instance().RemoveQueue(info.kfd_queue_id);
   Device* dev = GetDevice();
-  if (dev != nullptr) dev->RemoveQueue(info.slot, NowNs());
+  if (dev != nullptr) {
+    dev->RemoveQueue(info.slot, NowNs());
+    SysfsRemoveQueue(dev->params(), static_cast<uint32_t>(getpid()), info.kfd_queue_id);
+  }
   RemoveQueueInfo(info.kfd_queue_id);
   return HSAKMT_STATUS_SUCCESS;
 }
