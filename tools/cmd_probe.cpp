@@ -143,7 +143,7 @@ void Line(const char* key, const std::string& value) {
   std::printf("%-22s %s\n", key, value.c_str());
 }
 
-std::string LeverLine(const Value& l) {
+std::string LeverLine(const Value& l, const Value& effect) {
   if (!l.Get("tried").AsBool()) return "not tried: " + l.Get("error").AsString();
   if (l.Get("ok").AsBool()) {
     char buf[128];
@@ -151,7 +151,12 @@ std::string LeverLine(const Value& l) {
                   static_cast<int>(l.Get("cycles").AsNumber()),
                   static_cast<int>(l.Get("ioctls").AsNumber()), l.Get("ioctl_us_mean").AsNumber(),
                   l.Get("ioctl_us_max").AsNumber());
-    return buf;
+    std::string line = buf;
+    if (effect.Get("checked").AsBool()) {
+      line += effect.Get("seen").AsBool() ? "; effect seen in the device trace"
+                                          : "; EFFECT NOT SEEN in the device trace";
+    }
+    return line;
   }
   return "FAILS: " + l.Get("error").AsString();
 }
@@ -262,6 +267,7 @@ int Probe(const std::vector<std::string>& args) {
     w.Field("queue_create", h.Get("queue_create").AsString());
     w.Key("mapping").Raw(json::Serialize(h.Get("mapping")));
     w.Key("levers").Raw(json::Serialize(h.Get("levers")));
+    w.Key("effects").Raw(json::Serialize(h.Get("effects")));
     w.Field("config", config.Describe());
     w.Key("config_problems").BeginArray();
     for (const std::string& p : config.problems) w.String(p);
@@ -304,9 +310,9 @@ int Probe(const std::vector<std::string>& args) {
     Line("scratch queue", h.Get("queue_create").AsString());
     Line("queue id (sysfs)", h.Get("mapping").Get("sysfs").Get("method").AsString());
     Line("queue id (snapshot)", h.Get("mapping").Get("snapshot").Get("method").AsString());
-    Line("UPDATE_QUEUE 0/100%", LeverLine(h.Get("levers").Get("update_queue")));
-    Line("SET_CU_MASK", LeverLine(h.Get("levers").Get("cu_mask")));
-    Line("DBG_TRAP suspend", LeverLine(h.Get("levers").Get("dbg_suspend")));
+    Line("UPDATE_QUEUE 0/100%", LeverLine(h.Get("levers").Get("update_queue"), h.Get("effects").Get("update_queue")));
+    Line("SET_CU_MASK", LeverLine(h.Get("levers").Get("cu_mask"), h.Get("effects").Get("cu_mask")));
+    Line("DBG_TRAP suspend", LeverLine(h.Get("levers").Get("dbg_suspend"), h.Get("effects").Get("dbg_suspend")));
     Line("config", config.Describe());
     for (const std::string& p : config.problems) Line("config problem", p);
     Line("queues will get", std::string(levels::LeverName(choice.kind)) + ": " + choice.why);

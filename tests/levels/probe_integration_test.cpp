@@ -96,6 +96,12 @@ TEST_F(ProbeTest, Linux65HasEveryLeverAndSuspendModeUsesIt) {
   EXPECT_TRUE(l.Get("update_queue").Get("ok").AsBool()) << tools::json::Serialize(l);
   EXPECT_TRUE(l.Get("cu_mask").Get("ok").AsBool()) << tools::json::Serialize(l);
   EXPECT_TRUE(l.Get("dbg_suspend").Get("ok").AsBool()) << tools::json::Serialize(l);
+  // The simulated device's trace shows each lever acting on the queue, not just the ioctl's 0.
+  for (const char* lever : {"update_queue", "cu_mask", "dbg_suspend"}) {
+    const Value& e = v.Get("effects").Get(lever);
+    EXPECT_TRUE(e.Get("checked").AsBool() && e.Get("seen").AsBool())
+        << lever << ": " << tools::json::Serialize(e);
+  }
   // Auto never picks the debug trap on its own (it is opt-in)...
   EXPECT_NE(v.Get("selection").Get("lever").AsString(), "dbg_suspend");
   // ...HSAPREEMPT_L2_MODE=suspend does, with the exact snapshot mapping.

@@ -11,6 +11,7 @@
 //
 // usage: hsapreempt-probe-helper [--queue-packets N] [--repeat N]
 #include <dlfcn.h>
+#include <unistd.h>
 #include <hsa/hsa.h>
 #include <hsa/hsa_ext_amd.h>
 
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "hsapreempt/sim_device.h"
 #include "kfd_ctl/device.h"
 #include "kfd_ctl/queue_id_map.h"
 #include "kfd_ctl/sysfs.h"
@@ -99,6 +101,55 @@ void WriteMapping(Writer* w, const char* key, const kfd::QueueMapping& m) {
   w->Key(key).BeginObject();
   w->Field("known", m.known).Field("method", m.method);
   if (m.known) w->Field("queue_id", m.queue_id).Field("gpu_id", m.gpu_id);
+  w->EndObject();
+}
+
+// On the simulated device the lever's effect is visible in the device trace: the queue went
+// inactive (UPDATE_QUEUE 0%), debug-suspended, or had its CU mask set. On a real GPU there is no
+// such trace; the ioctl's success is all we can report.
+using TraceReadFn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
+
+TraceReadFn TraceRead() {
+  return reinterpret_cast<TraceReadFn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+}
+
+// Advances `cursor` past every event held now.
+void TraceSkip(uint64_t* cursor) {
+  TraceReadFn read = TraceRead();
+  if (read == nullptr) return;
+  hsapreempt_sim_event ev[256];
+  while (read(cursor, ev, 256) == 256) {
+  }
+}
+
+// Events of `kind` with `value` for (this process, queue) since `cursor`.
+int TraceCount(uint64_t* cursor, uint32_t queue_id, uint32_t kind, bool match_value,
+               uint64_t value) {
+  TraceReadFn read = TraceRead();
+  if (read == nullptr) return -1;
+  int n = 0;
+  hsapreempt_sim_event ev[256];
+  for (;;) {
+    size_t got = read(cursor, ev, 256);
+    for (size_t i = 0; i < got; ++i) {
+      if (ev[i].pid == static_cast<uint32_t>(getpid()) && ev[i].queue_id == queue_id &&
+          ev[i].kind == kind && (!match_value || ev[i].value == value)) {
+        ++n;
+      }
+    }
+    if (got < 256) break;
+  }
+  return n;
+}
+
+void WriteEffect(Writer* w, const char* name, int seen, int expected) {
+  w->Key(name).BeginObject();
+  if (seen < 0) {
+    w->Field("checked", false).Field("why", "no device trace (real GPU)");
+  } else {
+    w->Field("checked", true).Field("events", seen).Field("expected_at_least", expected);
+    w->Field("seen", seen >= expected);
+  }
   w->EndObject();
 }
 
@@ -217,16 +268,32 @@ int Main(int argc, char** argv) {
       queue == nullptr ? "no queue" : "KFD queue id unknown (" + mapping.method + ")";
   const kfd::QueueRef ref{lever_id, ring_base, ring_bytes};
 
+  struct Effect {
+    const char* name;
+    int seen;
+    int expected;
+  };
+  std::vector<Effect> effects;
+  uint64_t cursor = 0;
   w.Key("levers").BeginObject();
   {
     std::unique_ptr<levels::Lever> l;
     if (have) l = std::make_unique<levels::UpdateQueueLever>(&dev, ref);
+    TraceSkip(&cursor);
     WriteTry(&w, "update_queue", l.get(), no_queue, repeat);
+    if (l) effects.push_back({"update_queue", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_ACTIVE, true, 0),
+                              static_cast<int>(l->stats().engages)});
   }
   {
     std::unique_ptr<levels::Lever> l;
-    if (have) l = std::make_unique<levels::CuMaskLever>(&dev, lever_id, gpu.cus, 25);
+    std::unique_ptr<levels::CuMaskLever> cm;
+    if (have) cm = std::make_unique<levels::CuMaskLever>(&dev, lever_id, gpu.cus, 25);
+    l.reset(cm.release());
+    TraceSkip(&cursor);
     WriteTry(&w, "cu_mask", l.get(), gpu.cus == 0 ? "CU count unknown" : no_queue, repeat);
+    // Engaged: 25% of the CUs; the trace records the number of CUs enabled.
+    if (l) effects.push_back({"cu_mask", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_CU_MASK, true, (gpu.cus * 25 + 99) / 100),
+                              static_cast<int>(l->stats().engages)});
   }
   {
     std::unique_ptr<levels::Lever> l;
@@ -234,10 +301,16 @@ int Main(int argc, char** argv) {
     if (have && dbg_enable.ok()) {
       l = std::make_unique<levels::DbgSuspendLever>(&dev, lever_id, levels::GracePeriodKclk(0, 0));
     }
+    TraceSkip(&cursor);
     WriteTry(&w, "dbg_suspend", l.get(), skipped, repeat);
+    if (l) effects.push_back({"dbg_suspend", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_SUSPEND, true, 1),
+                              static_cast<int>(l->stats().engages)});
   }
   w.EndObject();
 
+  w.Key("effects").BeginObject();
+  for (const Effect& e : effects) WriteEffect(&w, e.name, e.seen, e.expected);
+  w.EndObject();
   if (dev.dbg_trap_enabled()) dev.DbgTrapDisable();
   w.EndObject();
   // Report first: the answer must not depend on the clean-up. Then clean up under a watchdog (a
