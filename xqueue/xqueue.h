@@ -10,26 +10,22 @@
 // of producers: a per-queue lock serialises forwarding.
 //
 // Level-1: at most `threshold` packets in flight, released in batches of `batch`. Completion is
-// tracked without touching the application's signals: when it needs to know, the XQueue appends a
+// tracked without touching the application's signals: after a batch the XQueue appends a
 // *marker* (barrier-AND, barrier bit set, no dependencies, completion signal ours). While
 // suspended, nothing new is forwarded. Held packets are released by Pump() (called by the
 // per-process pump thread when a marker completes or the queue is resumed).
 //
-// Level-1 applies in full when the queue has no working Level-2 lever (none, CU mask, or the lever
-// failed). With a Level-2 lever (queue update / debug-trap suspend) the lever stops in-flight work
-// itself, so the threshold is not applied (packets are still held while suspended): an uncontended
-// queue then runs at full speed.
+// Marker rule (what the XQueue pays for completion tracking). A forwarding round (one OnDoorbell,
+// Resume, Pump or Drain call) appends one marker after its packets iff some forwarded packets are
+// not yet covered by a marker AND at least one of:
+//   (a) `batch` or more packets are uncovered            -> at most one marker per `batch` packets;
+//   (b) packets remain held (threshold, suspension)       -> the release of the rest needs it;
+//   (c) Pump/Drain only: no marker is outstanding         -> the busy period's tail is covered, so
+//                                                            idleness/completion is detectable.
+// So an unthrottled queue gets at most one marker per `batch` packets plus one per pump poll
+// (>= 50 us apart) while it stays busy; the submission path never adds a marker for a lone packet.
+// Markers never remove ordering; they add one barrier per batch.
 //
-// Marker rule (what the XQueue pays for completion tracking; a marker is a barrier, so every
-// marker briefly drains the queue's pipeline). A forwarding round appends one marker after its
-// packets iff some forwarded packets are not yet covered by a marker AND either
-//   (a) packets remain held (threshold reached, suspended): their release needs it; or
-//   (b) Pump/Drain only: no marker is outstanding and the application has forwarded nothing since
-//       the previous pump poll: the busy period's tail gets covered, so idleness is detectable.
-// So a throttled queue runs in waves of up to `threshold` packets, and a streaming unthrottled
-// queue gets no marker at all until it pauses for one pump poll (50 us .. 1 ms). `batch` is the
-// least number of packets released at once while others stay held.
-
 // Threading: OnDoorbell from any application thread; Suspend/Resume/Pump from the scheduler or
 // pump threads; all safe concurrently. OnDoorbell never waits for the GPU, never allocates, and
 // makes no system call other than the hardware doorbell store (and, once per busy period, a

@@ -45,12 +45,6 @@ XQueueImpl::XQueueImpl(const RuntimeOps& ops, hsa_queue_t* soft, hsa_queue_t* hw
       listener_(listener),
       marker_signal_(marker_signal),
       lever_(std::move(lever)) {
-  // A Level-2 lever stops the queue's in-flight work itself, so the in-flight bound (which only
-  // bounds how long a Level-1 suspension takes to bite) would cost throughput for nothing. A CU
-  // mask leaves in-flight work running: keep the bound.
-  const bool level2 = lever_ != nullptr && (lever_->kind() == levels::LeverKind::kUpdateQueue ||
-                                            lever_->kind() == levels::LeverKind::kDbgSuspend);
-  throttle_ = hold_enabled_ && !level2;
   soft_origin_ = soft_read_ = ops_.load_read_index_scacquire(soft_);
   hw_write_ = ops_.load_write_index_scacquire(hw_);
   hw_read_cache_ = ops_.load_read_index_scacquire(hw_);
@@ -149,7 +143,7 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
   if (!(holding && suspended_.load(std::memory_order_relaxed)) && soft_write > soft_read_) {
     const uint64_t pending = soft_write - soft_read_;
     uint64_t allowed = pending;
-    if (holding && throttle_) {
+    if (holding) {
       uint64_t in_flight = forwarded_ - completed_;
       uint64_t room = threshold_ > in_flight ? threshold_ - in_flight : 0;
       allowed = std::min(pending, room);
@@ -180,7 +174,9 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
   // The marker rule (xqueue.h).
   bool marker = false;
   uint64_t uncovered = forwarded_ - covered_;
-  if (uncovered > 0 && (soft_write > soft_read_ || (closing && markers_issued_ == markers_done_))) {
+  if (uncovered > 0 &&
+      (uncovered >= batch_ || soft_write > soft_read_ ||
+       (closing && markers_issued_ == markers_done_))) {
     marker = AppendMarkerLocked();
   }
   uint64_t added = n + (marker ? 1 : 0);
@@ -228,11 +224,7 @@ XQueueImpl::StepResult XQueueImpl::PumpStep() {
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t before_done = markers_done_;
     PollMarkersLocked();
-    // Close the busy period only once submissions have paused for a whole poll interval: a marker
-    // is a barrier, and one every poll would drain a streaming queue's pipeline.
-    bool quiescent = forwarded_ == forwarded_at_last_step_;
-    uint64_t n = ForwardLocked(/*closing=*/quiescent);
-    forwarded_at_last_step_ = forwarded_;
+    uint64_t n = ForwardLocked(/*closing=*/true);
     r.progress = n > 0 || markers_done_ != before_done;
     r.throttled = (draining_ || !suspended_.load(std::memory_order_relaxed)) &&
                   last_soft_write_ > soft_read_;
@@ -312,10 +304,6 @@ void XQueueImpl::EngageLever() {
     return;
   }
   lever_failed_.store(true, std::memory_order_release);
-  {
-    std::lock_guard<std::mutex> q(mu_);  // lever_mu_ -> mu_: mu_ never waits for lever_mu_
-    throttle_ = hold_enabled_;
-  }
   HP_LOG_ONCE(kWarn, "xqueue: hardware lever failed (%s): falling back to Level-1",
               st.ToString().c_str());
   HP_LOG(kDebug, "xqueue: queue %p lever failed: %s; Level-1 from now on",
@@ -331,10 +319,6 @@ void XQueueImpl::ReleaseLever() {
   lever_engaged_.store(false, std::memory_order_release);
   if (!st.ok()) {
     lever_failed_.store(true, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> q(mu_);
-      throttle_ = hold_enabled_;
-    }
     HP_LOG_ONCE(kError, "xqueue: hardware lever release failed (%s): Level-1 from now on",
                 st.ToString().c_str());
   }

@@ -3,8 +3,7 @@
 // Locks, in acquisition order (never the other way):
 //   pump registry mutex (pump.cpp) -> mu_            (pump sweep; fork handlers)
 //   notify_mu_ -> mu_                                (listener reports, serialised per queue)
-//   lever_mu_ -> mu_                                 (Engage/Release block on ioctls: never
-//                                                     called with mu_ held)
+//   lever_mu_                                        (alone: Engage/Release block on ioctls)
 // mu_ guards the rings and every counter; it is held only for bounded, non-blocking work.
 #ifndef XQUEUE_XQUEUE_IMPL_H_
 #define XQUEUE_XQUEUE_IMPL_H_
@@ -110,8 +109,6 @@ class XQueueImpl final : public XQueue {
   uint64_t suspensions_ = 0;
   bool busy_ = false;
   bool draining_ = false;     // Drain() ran: no threshold, no holding, from now on
-  bool throttle_ = true;      // the in-flight threshold applies (no working Level-2 lever)
-  uint64_t forwarded_at_last_step_ = 0;  // forwarded_ after the previous PumpStep
   std::atomic<bool> suspended_{false};
   std::atomic<bool> needs_pump_{false};
 
