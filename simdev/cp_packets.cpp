@@ -12,6 +12,7 @@
 
 #include "hsapreempt/sim_device.h"
 #include "hsapreempt/sim_kernel_abi.h"
+#include "simdev/cp_hip_blit.h"
 #include "simdev/cp_queue.h"
 #include "simdev/log.h"
 #include "simdev/thunk_internal.h"
@@ -164,6 +165,9 @@ void ApplyEffect(const Effect& e) {
       std::fill(p, p + e.c / 4, v);
       break;
     }
+    case Effect::kPatternFill:  // HIP's fill kernels (cp_hip_blit.cpp)
+      ApplyPatternFill(e);
+      break;
   }
 }
 
@@ -284,6 +288,7 @@ Fetch PrepareDispatch(const uint8_t* pkt, const Params& prm, KernelWork* work, E
     effect->d = reinterpret_cast<uint64_t>(ka.order_slot);
     return Fetch::kLaunched;
   }
+  if (RecogniseHipBlit(d, prm, work, effect)) return Fetch::kLaunched;  // HIP's own blit kernels
   work->workgroup_ns = prm.default_kernel_ns;
   return Fetch::kLaunched;
 }

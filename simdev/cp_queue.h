@@ -15,7 +15,7 @@ namespace simdev {
 
 // What a packet does when it completes, besides signalling.
 struct Effect {
-  enum Kind : uint8_t { kNone, kConvention, kCopy, kFill } kind = kNone;
+  enum Kind : uint8_t { kNone, kConvention, kCopy, kFill, kPatternFill } kind = kNone;
   uint64_t a = 0, b = 0, c = 0, d = 0, e = 0;  // kind-specific (see cp_packets.cpp)
 };
 
