@@ -122,33 +122,38 @@ void TraceSkip(uint64_t* cursor) {
   }
 }
 
-// Events of `kind` with `value` for (this process, queue) since `cursor`.
-int TraceCount(uint64_t* cursor, uint32_t queue_id, uint32_t kind, bool match_value,
-               uint64_t value) {
+// Events of `kind` for (this process, queue) since `cursor`: how many had `value` (engaged) and,
+// in *other, how many had `other_value` (released).
+int TraceCount(uint64_t* cursor, uint32_t queue_id, uint32_t kind, uint64_t value,
+               uint64_t other_value, int* other) {
   TraceReadFn read = TraceRead();
   if (read == nullptr) return -1;
   int n = 0;
+  *other = 0;
   hsapreempt_sim_event ev[256];
   for (;;) {
     size_t got = read(cursor, ev, 256);
     for (size_t i = 0; i < got; ++i) {
-      if (ev[i].pid == static_cast<uint32_t>(getpid()) && ev[i].queue_id == queue_id &&
-          ev[i].kind == kind && (!match_value || ev[i].value == value)) {
-        ++n;
+      if (ev[i].pid != static_cast<uint32_t>(getpid()) || ev[i].queue_id != queue_id ||
+          ev[i].kind != kind) {
+        continue;
       }
+      if (ev[i].value == value) ++n;
+      if (ev[i].value == other_value) ++*other;
     }
     if (got < 256) break;
   }
   return n;
 }
 
-void WriteEffect(Writer* w, const char* name, int seen, int expected) {
+void WriteEffect(Writer* w, const char* name, int seen, int undone, int expected) {
   w->Key(name).BeginObject();
   if (seen < 0) {
     w->Field("checked", false).Field("why", "no device trace (real GPU)");
   } else {
-    w->Field("checked", true).Field("events", seen).Field("expected_at_least", expected);
-    w->Field("seen", seen >= expected);
+    w->Field("checked", true).Field("engaged_events", seen).Field("released_events", undone);
+    w->Field("expected_at_least", expected);
+    w->Field("seen", seen >= expected && undone >= expected);
   }
   w->EndObject();
 }
@@ -271,8 +276,10 @@ int Main(int argc, char** argv) {
   struct Effect {
     const char* name;
     int seen;
+    int undone;
     int expected;
   };
+  int undone = 0;
   std::vector<Effect> effects;
   uint64_t cursor = 0;
   w.Key("levers").BeginObject();
@@ -281,8 +288,10 @@ int Main(int argc, char** argv) {
     if (have) l = std::make_unique<levels::UpdateQueueLever>(&dev, ref);
     TraceSkip(&cursor);
     WriteTry(&w, "update_queue", l.get(), no_queue, repeat);
-    if (l) effects.push_back({"update_queue", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_ACTIVE, true, 0),
-                              static_cast<int>(l->stats().engages)});
+    if (l) {
+      int seen = TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_ACTIVE, 0, 1, &undone);
+      effects.push_back({"update_queue", seen, undone, static_cast<int>(l->stats().engages)});
+    }
   }
   {
     std::unique_ptr<levels::Lever> l;
@@ -292,8 +301,11 @@ int Main(int argc, char** argv) {
     TraceSkip(&cursor);
     WriteTry(&w, "cu_mask", l.get(), gpu.cus == 0 ? "CU count unknown" : no_queue, repeat);
     // Engaged: 25% of the CUs; the trace records the number of CUs enabled.
-    if (l) effects.push_back({"cu_mask", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_CU_MASK, true, (gpu.cus * 25 + 99) / 100),
-                              static_cast<int>(l->stats().engages)});
+    if (l) {
+      int seen = TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_CU_MASK, (gpu.cus * 25 + 99) / 100,
+                            gpu.cus, &undone);
+      effects.push_back({"cu_mask", seen, undone, static_cast<int>(l->stats().engages)});
+    }
   }
   {
     std::unique_ptr<levels::Lever> l;
@@ -303,13 +315,15 @@ int Main(int argc, char** argv) {
     }
     TraceSkip(&cursor);
     WriteTry(&w, "dbg_suspend", l.get(), skipped, repeat);
-    if (l) effects.push_back({"dbg_suspend", TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_SUSPEND, true, 1),
-                              static_cast<int>(l->stats().engages)});
+    if (l) {
+      int seen = TraceCount(&cursor, lever_id, HSAPREEMPT_SIM_EV_QUEUE_SUSPEND, 1, 0, &undone);
+      effects.push_back({"dbg_suspend", seen, undone, static_cast<int>(l->stats().engages)});
+    }
   }
   w.EndObject();
 
   w.Key("effects").BeginObject();
-  for (const Effect& e : effects) WriteEffect(&w, e.name, e.seen, e.expected);
+  for (const Effect& e : effects) WriteEffect(&w, e.name, e.seen, e.undone, e.expected);
   w.EndObject();
   if (dev.dbg_trap_enabled()) dev.DbgTrapDisable();
   w.EndObject();
