@@ -90,7 +90,8 @@ class SchedulerImpl : public InspectableScheduler {
   void Stop() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!started_) return;
+      if (!started_ || stopping_) return;  // OnUnload and atexit may race: one joins
+      stopping_ = true;
       stop_.store(true);
     }
     board_->BumpAndWake();
@@ -105,6 +106,7 @@ class SchedulerImpl : public InspectableScheduler {
     }
     board_->UnregisterProcess(proc_slot_, pid_);
     started_ = false;
+    stopping_ = false;
     // The mapping stays (late OnBusy calls may still read it); unmapped when we are destroyed.
     retired_.push_back(std::move(board_));
   }
@@ -115,6 +117,7 @@ class SchedulerImpl : public InspectableScheduler {
     // a queue (the parent's XQueues are unusable in the child: ROCr does not survive fork).
     new (&mu_) std::mutex();
     has_thread_ = false;
+    stopping_ = false;
     stop_.store(false);
     for (LocalQueue* lq : queues_) {
       lq->queue.store(nullptr);
@@ -321,6 +324,7 @@ class SchedulerImpl : public InspectableScheduler {
   common::Config config_;
   bool have_config_ = false;
   bool started_ = false;
+  bool stopping_ = false;
   uint32_t gpu_index_ = 0;
   pid_t pid_ = 0;
   uint32_t proc_slot_ = 0;

@@ -95,6 +95,19 @@ TEST_P(SchedulerTest, PriorityChangesApplyAndStopResumesEverything) {
   s->Stop();  // idempotent
 }
 
+TEST_P(SchedulerTest, ConcurrentStopsJoinOnce) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  FakeXQueue q;
+  s->AddQueue(&q, Prio(10));
+  std::thread t1([&] { s->Stop(); });
+  std::thread t2([&] { s->Stop(); });
+  t1.join();
+  t2.join();
+  EXPECT_FALSE(q.suspended());
+}
+
 INSTANTIATE_TEST_SUITE_P(InProcessAndBoard, SchedulerTest, ::testing::Bool());
 
 TEST(SchedulerHysteresisTest, HardwareLeverStaysEngagedForTheHysteresis) {
