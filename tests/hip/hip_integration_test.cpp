@@ -56,6 +56,10 @@ class HipTest : public ::testing::TestWithParam<Config> {
       EXPECT_NE(r.err.find("queue created"), std::string::npos)
           << "the tool did not virtualize any HIP queue\n" << Why(r);
     }
+    // Level-2 on the simulated device: HIP's queues get a hardware lever, not the fallback.
+    if (GetParam() == Config::kLevel2) {
+      EXPECT_EQ(r.err.find("lever none"), std::string::npos) << Why(r);
+    }
   }
   static std::string Why(const RunResult& r) {
     return r.Describe() + "\nstdout: " + r.out + "\nstderr (tail): " +
