@@ -7,8 +7,8 @@
 //                         [--scale X] [--fill-workgroups W] [--warmup N] [--priority low|normal|high]
 //
 // Request latency = host time the pass's completion event was seen - the request's scheduled
-// release (hipEventSynchronize on an event recorded after the last kernel; HIP exposes no absolute
-// device timestamps). With --rate a waiter thread observes completions in stream order while the
+// release (an event recorded after the last kernel, polled with hipEventQuery by default or waited
+// with hipEventSynchronize under --wait sync; HIP exposes no absolute device timestamps). With --rate a waiter thread observes completions in stream order while the
 // main thread releases requests on schedule (open loop, Poisson by default); flat out is a closed
 // loop (one request at a time). Errors: one line on stderr, {"ok":false,...} on stdout, exit 1.
 #include <hip/hip_runtime.h>
@@ -54,6 +54,7 @@ struct Options {
   uint32_t fill_workgroups = 0;  // 0: the device's CU count
   std::string priority = "normal";
   uint64_t seed = 1;
+  std::string wait = "poll";  // poll: hipEventQuery + yield; sync: hipEventSynchronize
 };
 
 uint64_t NowNs() {
@@ -82,6 +83,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* err) {
     else if (a == "--model") o->model = v;
     else if (a == "--arrival" && (v == "poisson" || v == "fixed")) o->arrival = v;
     else if (a == "--priority" && (v == "low" || v == "normal" || v == "high")) o->priority = v;
+    else if (a == "--wait" && (v == "poll" || v == "sync")) o->wait = v;
     else if (!num) { *err = "bad option or value: " + a + " " + v; return false; }
     else if (a == "--batch" && d >= 0) o->batch = static_cast<int>(d);
     else if (a == "--rate" && d >= 0 && d <= 1e6) o->rate = d;
@@ -112,8 +114,19 @@ void WriteSummary(Writer* w, const std::string& key, const std::vector<double>& 
     if (e_ != hipSuccess) return Fail(std::string(#call) + ": " + hipGetErrorString(e_));   \
   } while (0)
 
+// Waits for `e`. poll: hipEventQuery + sched_yield, which leaves the core to the simulated CP on a
+// small machine and observes completion within a scheduling quantum; sync: HIP's blocking wait.
+hipError_t WaitEvent(hipEvent_t e, const std::string& how) {
+  if (how == "sync") return hipEventSynchronize(e);
+  for (;;) {
+    hipError_t r = hipEventQuery(e);
+    if (r != hipErrorNotReady) return r;
+    std::this_thread::yield();
+  }
+}
+
 struct Request {
-  uint64_t release_ns = 0, submit_ns = 0;
+  uint64_t release_ns = 0, submit_ns = 0, launched_ns = 0;
   hipEvent_t done{};
 };
 
@@ -153,11 +166,13 @@ int main(int argc, char** argv) {
     }
     hipError_t e = hipGetLastError();
     if (e != hipSuccess) return e;
-    return hipEventRecord(r->done, s);
+    e = hipEventRecord(r->done, s);
+    r->launched_ns = NowNs();
+    return e;
   };
 
   const int total = o.count > 0 ? o.count + o.warmup : 0;  // 0: until --seconds
-  std::vector<double> latency, delay, host;
+  std::vector<double> latency, delay, host, launch;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Request> pending;
@@ -170,6 +185,7 @@ int main(int argc, char** argv) {
     latency.push_back(double(now - r.release_ns));
     delay.push_back(double(r.submit_ns - r.release_ns));
     host.push_back(double(now - r.submit_ns));
+    launch.push_back(double(r.launched_ns - r.submit_ns));
   };
   std::thread waiter;
   if (o.rate > 0) {
@@ -180,7 +196,7 @@ int main(int argc, char** argv) {
         if (pending.empty()) return;
         Request r = pending.front();
         l.unlock();
-        hipError_t e = hipEventSynchronize(r.done);
+        hipError_t e = WaitEvent(r.done, o.wait);
         uint64_t now = NowNs();
         (void)hipEventDestroy(r.done);
         l.lock();
@@ -219,7 +235,7 @@ int main(int argc, char** argv) {
       pending.push_back(r);
       cv.notify_one();
     } else {
-      submit_error = hipEventSynchronize(r.done);
+      submit_error = WaitEvent(r.done, o.wait);
       record(r, NowNs());
       (void)hipEventDestroy(r.done);
       if (submit_error != hipSuccess) break;
@@ -249,7 +265,8 @@ int main(int argc, char** argv) {
   w.Field("priority", o.priority).Field("stream_priority", prio);
   w.Field("kernels_per_unit", static_cast<uint64_t>(plan.size()));
   w.Field("workgroups", fill).Field("unit_modelled_ns", pass_ns);
-  w.Field("latency_from", "scheduled release to host completion (hipEventSynchronize)");
+  w.Field("wait", o.wait);
+  w.Field("latency_from", "scheduled release to host-observed completion of the pass's event");
   w.EndObject();
   w.Key("device").BeginObject();
   w.Field("name", prop.gcnArchName).Field("compute_units", cus);
@@ -263,6 +280,7 @@ int main(int argc, char** argv) {
   WriteSummary(&w, "latency_ns", latency);
   WriteSummary(&w, "release_delay_ns", delay);
   WriteSummary(&w, "host_ns", host);
+  WriteSummary(&w, "launch_ns", launch);  // host time to issue one pass's launches
   w.EndObject();
   std::printf("%s\n", w.str().c_str());
   return 0;
