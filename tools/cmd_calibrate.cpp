@@ -43,6 +43,7 @@
 #include "tools/report/workload_child.h"
 #include "tools/support/json.h"
 #include "tools/support/stats.h"
+#include "tools/workload/calibration.h"
 #include "tools/workload/trace_model.h"
 
 #ifndef HSAPREEMPT_DEFAULT_TRACES
@@ -114,10 +115,11 @@ std::vector<std::string> ReplayArgs(const std::string& model, int batch, double 
       if (std::string(s) == "--rate") a.push_back(Num(rate));
     }
   } else {
-    // Two passes in flight, as an asynchronous framework loop queues ahead: with one, every
-    // iteration waited for this host to see the completion and resubmit (batch 8 alone: 106 it/s
-    // of a modelled 166 on the loaded machine), a host figure.
-    for (const char* s : {"--priority", "low", "--warmup", "0", "--inflight", "2"}) a.push_back(s);
+    // Closed loop, one pass at a time: every iteration waits for this host to see the completion
+    // and resubmit, a host cost (batch 8 alone: 106 it/s of a modelled 166 on the loaded
+    // machine). Two passes in flight would hide it, but with --no-barrier the workload's clock
+    // check then fails (device end after the host saw the completion, ~0.4 ms skew).
+    for (const char* s : {"--priority", "low", "--warmup", "0"}) a.push_back(s);
   }
   if (rounds > 1 && cus > 0) {
     a.push_back("--fill-workgroups");
