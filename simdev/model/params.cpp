@@ -106,7 +106,11 @@ bool Params::ApplyPreset(const std::string& name) {
   if (name == "mi300x") {
     // defaults
   } else if (name == "mi308x") {
-    // MI308X: cut-down MI300X, 4 XCDs x 20 CUs = 80 CUs, same HBM3 stack (docs/simdev.md).
+    // MI308X: cut-down MI300X (gfx942), 4 XCDs x 20 CUs = 80 CUs, same HBM3 stack.
+    // Known vs assumed (docs/calibration.md): 80 CUs is reported by public engineering notes of
+    // MI308X users (no AMD data sheet); 4 XCCs is inferred from a public note that one KFD queue
+    // maps to 4 HQDs on MI308X (one per XCC); 2100 MHz, 192 GB HBM3 and every queue/CWSR cost
+    // are assumptions carried over from MI300X. `hsapreempt calibrate` fits the trace scales.
     p.cus = 80;
     p.xcc = 4;
   } else {
