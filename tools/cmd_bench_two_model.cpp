@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@
 #include "tools/report/workload_child.h"
 #include "tools/support/json.h"
 #include "tools/support/stats.h"
+#include "tools/workload/calibration.h"
 
 namespace hsapreempt::tools {
 namespace {
@@ -78,6 +80,11 @@ struct Options {
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   std::vector<std::string> policies = {"priority"};
   double seconds = 20, scale = 3.8;
+  // Without --scale, the stored calibration of HSAPREEMPT_SIM_PRESET (tools/workload/calibration.h,
+  // docs/calibration.md) gives each model its own scale; `calibration` names it ("" = none).
+  bool scale_set = false;
+  const workload::Calibration* cal = nullptr;
+  std::string calibration;
   bool quick = false, json = false;
   std::string csv, plot_dir;
 };
@@ -116,15 +123,20 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
+double ScaleFor(const Options& o, const char* model, double batch) {
+  if (o.scale_set) return o.scale;
+  return workload::CalibratedScaleFor(o.cal, model, static_cast<int>(batch), o.scale);
+}
+
 std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds) {
   return {"replay", "--model", "resnet18", "--batch", "1", "--rate", Num(rate), "--arrival",
-          "poisson", "--seconds", Num(seconds), "--scale", Num(o.scale), "--samples", "--wait",
+          "poisson", "--seconds", Num(seconds), "--scale", Num(ScaleFor(o, "resnet18", 1)), "--samples", "--wait",
           "yield", "--priority", "high", "--warmup", "1", "--timeout-s", "60"};
 }
 
 std::vector<std::string> LargeArgs(const Options& o, double batch, double seconds) {
   return {"replay", "--model", "resnet50", "--batch", Num(batch), "--seconds", Num(seconds),
-          "--scale", Num(o.scale), "--samples", "--wait", "yield", "--priority", "low",
+          "--scale", Num(ScaleFor(o, "resnet50", batch)), "--samples", "--wait", "yield", "--priority", "low",
           "--warmup", "0", "--timeout-s", "60"};
 }
 
@@ -253,6 +265,7 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
         return usage(report::Format("bad %s '%s' (%g..%g)", a.c_str(), v.c_str(), lo, hi));
       }
       (a == "--seconds" ? o->seconds : o->scale) = nums[0];
+      if (a == "--scale") o->scale_set = true;
       if (a == "--seconds") seconds_set = true;
     } else if (a == "--csv") {
       if (!value()) return usage("--csv needs a file");
@@ -282,6 +295,11 @@ int Run(const std::vector<std::string>& args) {
   Options o;
   int status = kExitOk;
   if (!ParseArgs(args, &o, &status)) return status;
+  if (!o.scale_set) {
+    const char* preset = std::getenv("HSAPREEMPT_SIM_PRESET");
+    o.cal = workload::FindCalibration(preset != nullptr ? preset : "mi300x");
+    if (o.cal != nullptr) o.calibration = o.cal->name;
+  }
   if (UseSimulatedDevice() && SimLibDir().empty()) {
     std::fprintf(stderr, "hsapreempt bench two-model: simulated device not built (no "
                          "libhsakmt.so.1 next to the tools)\n");
