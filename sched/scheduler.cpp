@@ -54,6 +54,7 @@ struct LocalQueue {
   // Used the GPU since the last evaluation: running, or suspended with packets still in flight
   // (Level-1 lets forwarded work finish, and that time is this queue's, not the next one's).
   bool on_gpu = false;
+  bool blocked = false;  // busy, but waiting on a barrier dependency
 };
 
 bool IsHardwareLever(levels::LeverKind kind) { return kind != levels::LeverKind::kNone; }
@@ -316,6 +317,30 @@ class SchedulerImpl : public InspectableScheduler {
   // Returns the time of the next evaluation without board changes.
   uint64_t Evaluate();
 
+  // Priority inheritance within this process: a queue the policy lets run but which waits on a
+  // barrier whose signal a queue of ours produces (held or in flight there) gets that producer
+  // released, whatever the policy said of it; otherwise a middle queue would hold up the
+  // blocked one through its producer. Works on views_/owners_/decision_ (under mu_).
+  void InheritPriority() {
+    for (size_t b = 0; b < views_.size(); ++b) {
+      LocalQueue* blocked = owners_[b];
+      if (blocked == nullptr || !blocked->blocked || decision_.suspend[b]) continue;
+      xq::XQueue* bq = blocked->queue.load();
+      hsa_signal_t deps[5];
+      const int n = bq->BlockingSignals(deps, 5);
+      for (size_t p = 0; p < views_.size() && n > 0; ++p) {
+        if (owners_[p] == nullptr || p == b || !decision_.suspend[p]) continue;
+        xq::XQueue* producer = owners_[p]->queue.load();
+        for (int k = 0; k < n && k < 5; ++k) {
+          if (producer->HoldsSignalProducer(deps[k])) {
+            decision_.suspend[p] = false;
+            break;
+          }
+        }
+      }
+    }
+  }
+
   mutable std::mutex mu_;
   std::vector<LocalQueue*> queues_;
   std::vector<LocalQueue*> parked_;
@@ -365,7 +390,8 @@ uint64_t SchedulerImpl::Evaluate() {
     Store(e->lever, static_cast<uint32_t>(q->lever_kind()));
     const bool busy = lq->busy.load();
     const bool runnable = busy && q->HasRunnableWork();
-    if (busy && !runnable) next = std::min(next, now + kBlockedPollNs);
+    lq->blocked = busy && !runnable;
+    if (lq->blocked) next = std::min(next, now + kBlockedPollNs);
     const uint32_t had = Load(e->has_work);
     if (had != (runnable ? 1u : 0u)) {
       if (runnable) Store(e->busy_since_ns, now);
@@ -438,6 +464,8 @@ uint64_t SchedulerImpl::Evaluate() {
   }
   policy.Decide(views_, now, &decision_);
   if (decision_.reevaluate_at_ns != 0) next = std::min(next, decision_.reevaluate_at_ns);
+
+  InheritPriority();
 
   bool changed = false;
   for (size_t i = 0; i < views_.size(); ++i) {

@@ -36,7 +36,15 @@ class FakeXQueue : public xq::XQueue {
   bool suspended() const override { return suspended_.load(); }
   void Pump() override {}
   bool HasRunnableWork() const override { return runnable_.load(); }
-  bool HoldsSignalProducer(hsa_signal_t) const override { return false; }
+  bool HoldsSignalProducer(hsa_signal_t signal) const override {
+    return signal.handle != 0 && signal.handle == produces_.load();
+  }
+  int BlockingSignals(hsa_signal_t* deps, int max) const override {
+    const uint64_t s = blocked_on_.load();
+    if (s == 0 || max < 1) return 0;
+    deps[0].handle = s;
+    return 1;
+  }
   common::Status Drain(uint64_t) override { return common::Status::Ok(); }
   xq::XQueueStats stats() const override {
     xq::XQueueStats s;
@@ -52,6 +60,9 @@ class FakeXQueue : public xq::XQueue {
   void set_runnable(bool r) { runnable_.store(r); }
   void set_held(uint64_t h) { held_.store(h); }
   void set_in_flight(uint64_t n) { in_flight_.store(n); }
+  // Barrier dependency: this queue waits on signal `handle` (0: none) / produces `handle`.
+  void set_blocked_on(uint64_t handle) { blocked_on_.store(handle); }
+  void set_produces(uint64_t handle) { produces_.store(handle); }
   uint64_t suspend_calls() const { return suspend_calls_.load(); }
   uint64_t resume_calls() const { return resume_calls_.load(); }
   uint64_t last_suspend_ns() const { return last_suspend_ns_.load(); }
@@ -63,6 +74,8 @@ class FakeXQueue : public xq::XQueue {
   std::atomic<bool> runnable_{true};
   std::atomic<uint64_t> held_{0};
   std::atomic<uint64_t> in_flight_{0};
+  std::atomic<uint64_t> blocked_on_{0};
+  std::atomic<uint64_t> produces_{0};
   std::atomic<uint64_t> suspend_calls_{0};
   std::atomic<uint64_t> resume_calls_{0};
   std::atomic<uint64_t> last_suspend_ns_{0};

@@ -95,6 +95,33 @@ TEST_P(SchedulerTest, PriorityChangesApplyAndStopResumesEverything) {
   s->Stop();  // idempotent
 }
 
+// High waits on a barrier for a signal that Low's held packet produces, while Mid has work:
+// strict priority alone would hold Low behind Mid, and with it High.
+TEST_P(SchedulerTest, BlockedQueueReleasesTheProducerOfItsDependency) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  FakeXQueue high, mid, low;
+  s->AddQueue(&high, Prio(90));
+  s->AddQueue(&mid, Prio(50));
+  s->AddQueue(&low, Prio(10));
+  s->OnBusy(&mid);
+  s->OnBusy(&low);
+  ASSERT_TRUE(WaitFor([&] { return low.suspended(); }));
+  high.set_runnable(false);
+  high.set_blocked_on(42);
+  low.set_produces(42);
+  s->OnBusy(&high);
+  EXPECT_TRUE(WaitFor([&] { return !low.suspended(); })) << "the producer must inherit";
+  EXPECT_FALSE(high.suspended());
+  // Dependency met: High runs and holds both others.
+  high.set_blocked_on(0);
+  low.set_produces(0);
+  high.set_runnable(true);
+  EXPECT_TRUE(WaitFor([&] { return low.suspended() && mid.suspended(); }));
+  s->Stop();
+}
+
 TEST_P(SchedulerTest, ConcurrentStopsJoinOnce) {
   ScopedBoardName n;
   auto s = NewScheduler();
