@@ -4,10 +4,10 @@
 The high-priority client replays a small model (resnet18 batch 1) at a request rate with
 hsapreempt-hip-replay; the low-priority client saturates the device flat out with a long model
 (resnet50 batch 1024 at --low-scale: long kernels that fill every CU). Both are started through
-`hsapreempt run --priority N` (high 90, low 10) in four scenarios:
+`hsapreempt run --priority N --level L` (high 90, low 10) when the tool is used, in four scenarios:
 
   standalone     high client alone (no tool)
-  no-scheduling  both, without the tool (plain HIP)
+  no-scheduling  both, without the tool (plain HIP: the priorities mean nothing)
   level-1        both under the tool, HSAPREEMPT_LEVEL=1
   level-2        both under the tool, HSAPREEMPT_LEVEL=2
 
@@ -43,10 +43,7 @@ def run_pair(args, scenario, device):
             level = scenario[-1]
             return [cli, "run", "--priority", str(prio), "--level", level, "--board", device,
                     "--"] + cmd
-        if scenario == "no-scheduling":
-            return [cli, "run", "--priority", str(prio), "--level", "none", "--board", device,
-                    "--"] + cmd
-        return cmd
+        return cmd  # standalone and no-scheduling: plain HIP, no tool
 
     low = None
     if scenario != "standalone":
@@ -114,6 +111,7 @@ def main():
         else:
             print("%-14s %10.3f %10.3f %8d %12s" % (s, p50, p99, n,
                                                     "-" if low is None else "%.3f" % low))
+    print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
     print("sim: %s" % sim)
     return 0
 
