@@ -399,8 +399,11 @@ uint64_t SchedulerImpl::Evaluate() {
       board->Bump();
     }
     if (had && lq->on_gpu) Store(e->service_ns, Load(e->service_ns) + elapsed);
-    lq->on_gpu = !lq->applied_suspended || st.in_flight > 0;
-    if (lq->applied_suspended && st.in_flight > 0) draining = true;
+    // A suspended queue still uses the GPU while its in-flight packets drain (Level-1), but not
+    // while a hardware lever holds them (Level-2 saved its waves): then it must not be charged.
+    const bool still_running = st.in_flight > 0 && !st.lever_engaged;
+    lq->on_gpu = !lq->applied_suspended || still_running;
+    if (lq->applied_suspended && still_running) draining = true;
   }
 
   if (board->shared()) {
