@@ -14,6 +14,12 @@ void BeginQueueCreate() {
 #endif
 }
 
+void PrepareQueueMapping() {
+#if HSAPREEMPT_HAVE_KFD_CTL
+  kfd::QueueIdMapper::Get().PrepareEarly();
+#endif
+}
+
 levels::HwQueueIdentity EndQueueCreate(uint64_t ring_base, uint64_t ring_bytes) {
   levels::HwQueueIdentity id;
   id.ring_base = ring_base;

@@ -21,6 +21,9 @@ namespace hsapreempt::hsa::glue {
 // Around the original hsa_queue_create: serialises queue creation and maps the new hardware
 // queue's ring to its KFD queue id (kfd_ctl). `ring_base` 0 when creation failed.
 void BeginQueueCreate();
+// At load, before ROCr can create its internal queues: KFD's runtime/debug-trap enable for the
+// snapshot mapping (only does anything with HSAPREEMPT_L2_MODE=suspend).
+void PrepareQueueMapping();
 levels::HwQueueIdentity EndQueueCreate(uint64_t ring_base, uint64_t ring_bytes);
 
 // levels::SelectLever, or a null lever (with `why`) without the levels library.

@@ -137,6 +137,9 @@ bool OnLoadImpl(HsaApiTable* table, uint64_t runtime_version) {
     std::atexit(AtExit);
     pthread_atfork(nullptr, nullptr, ForkChild);
   }
+  if (config.level == common::LevelChoice::kAuto || config.level == common::LevelChoice::kLevel2) {
+    glue::PrepareQueueMapping();
+  }
   if (sched::Scheduler* s = glue::Scheduler()) {
     common::Status st = s->Start(config, 0);
     if (!st.ok()) HP_LOG(kWarn, "scheduler: %s", st.ToString().c_str());

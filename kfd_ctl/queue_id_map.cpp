@@ -71,16 +71,26 @@ void QueueIdMapper::AtForkChild() {
   g_registry_mu.unlock();
 }
 
-void QueueIdMapper::BeginQueueCreate() {
-  pthread_mutex_lock(&mu_);
+void QueueIdMapper::EnableDebugTrapLocked() {
   if (options_.enable_debug_trap && device_->HasDbgTrapAbi() && !device_->dbg_trap_enabled()) {
-    // Before the queue exists: KFD accepts RUNTIME_ENABLE only then, and only before the
+    // Before any queue exists: KFD accepts RUNTIME_ENABLE only then, and only before the
     // debug-trap enable.
     common::Status s = device_->RuntimeEnable();
     if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: runtime enable failed: %s", s.ToString().c_str());
     s = device_->DbgTrapEnable();
     if (!s.ok()) HP_LOG_ONCE(kWarn, "kfd: enabling the debug trap failed: %s", s.ToString().c_str());
   }
+}
+
+void QueueIdMapper::PrepareEarly() {
+  pthread_mutex_lock(&mu_);
+  EnableDebugTrapLocked();
+  pthread_mutex_unlock(&mu_);
+}
+
+void QueueIdMapper::BeginQueueCreate() {
+  pthread_mutex_lock(&mu_);
+  EnableDebugTrapLocked();
   before_.clear();
   before_why_.clear();
   before_ok_ = ListSysfsQueues(device_->SysfsRoot(), getpid(), &before_, &before_why_);

@@ -66,6 +66,11 @@ class QueueIdMapper {
   static QueueIdMapper& Get();
 
   void BeginQueueCreate();
+  // Enables KFD's runtime and the debug trap now, if this mapper uses the queue snapshot
+  // (HSAPREEMPT_L2_MODE=suspend). KFD accepts RUNTIME_ENABLE only while the process has no queue,
+  // and ROCr creates internal queues (e.g. to load code objects) before the application's first
+  // hsa_queue_create, so hsa_layer calls this from OnLoad. Idempotent; failures are logged once.
+  void PrepareEarly();
   // ring_base == 0: creation failed; just releases the lock (returns an unknown mapping).
   QueueMapping EndQueueCreate(uint64_t ring_base, uint64_t ring_bytes);
 
@@ -80,6 +85,7 @@ class QueueIdMapper {
   static void AtForkPrepare();
   static void AtForkParent();
   static void AtForkChild();
+  void EnableDebugTrapLocked();  // requires mu_
 
   Device* device_;
   Options options_;
