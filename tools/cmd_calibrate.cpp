@@ -3,8 +3,10 @@
 // measured figure next to the simulated one with its residual. The procedure (docs/calibration.md):
 //
 //  1. Duration scales, one per traced model, each from that model's own standalone figure:
-//     a replayed pass takes sum(scale * traced us) + kernels * cp_dispatch_ns on an idle simulated
-//     device (barrier bit on every packet), so scale = (target - kernels * cp) / sum. Targets:
+//     a replayed pass (--no-barrier, below) takes cp_dispatch_ns + sum(scale * traced us) on an
+//     idle simulated device: the CP launches the packets cp_dispatch_ns apart, long before each
+//     predecessor ends, and each kernel starts when the previous one frees the device. So
+//     scale = (target - cp) / sum. (With the barrier bit it would be kernels x cp.) Targets:
 //     ResNet-18 b1: the standalone P99 2.71 ms; ResNet-50 b8: 1/165.9 s; b1024: 1/1.965 s.
 //  2. One interaction parameter, FITTED on case 1 (10 req/s beside batch 8): the large model's
 //     dispatch granularity `rounds` (workgroups per large kernel = rounds x CUs, each workgroup
@@ -285,7 +287,8 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
   return true;
 }
 
-// Step 1: scale = (target - kernels * cp) / sum of traced durations.
+// Step 1: scale = (target - cp) / sum of traced durations (the replay runs without the barrier
+// bit, so the CP's per-packet cost overlaps the previous kernel; only the first is paid).
 bool FitScales(const std::vector<workload::ModelTrace>& traces, uint64_t cp_ns,
                std::vector<ScaleFit>* out, std::string* error) {
   struct Target {
@@ -310,7 +313,7 @@ bool FitScales(const std::vector<workload::ModelTrace>& traces, uint64_t cp_ns,
     f.batch = t.batch;
     f.target_ns = t.ns;
     f.from = t.from;
-    const double device_ns = t.ns - static_cast<double>(tr->kernels.size()) * cp_ns;
+    const double device_ns = t.ns - static_cast<double>(cp_ns);
     f.scale = device_ns / (tr->SumUs() * 1000.0);
     if (!(f.scale > 0)) {
       *error = Format("%s batch %d: the CP cost alone exceeds the target", t.model, t.batch);
