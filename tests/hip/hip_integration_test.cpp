@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tools/support/json.h"
 
 namespace hsapreempt::testsupport {
 namespace {
@@ -117,6 +118,37 @@ TEST_P(HipTest, SecondProgramNotStuckBehindMisbehavingOne) {
     ExpectPass(rg, "memcpy");
     ExpectPass(rb, bad);
   }
+}
+
+// hsapreempt-hip-replay prints one JSON object in the workload's replay shape, with the
+// simulated device's description, and every request of a short closed-loop run is counted.
+TEST_P(HipTest, ReplayPrintsWorkloadShapedJson) {
+  const std::string replay = BuildDir() + "/tools/hsapreempt-hip-replay";
+  if (access(replay.c_str(), X_OK) != 0) GTEST_SKIP() << "no " << replay;
+  RunOptions opts;
+  opts.env = SimEnvironment(device_);
+  opts.env.push_back("HSAPREEMPT_BOARD=" + device_);
+  if (GetParam() != Config::kNoTool) {
+    opts.env.push_back(std::string("HSA_TOOLS_LIB=") + HIP_TOOL);
+    opts.env.push_back(GetParam() == Config::kLevel1 ? "HSAPREEMPT_LEVEL=1" : "HSAPREEMPT_LEVEL=2");
+  }
+  opts.timeout_s = 240;
+  RunResult r = RunProcess({replay, "--model", "resnet18", "--batch", "1", "--count", "4",
+                            "--warmup", "1"}, opts);
+  ASSERT_TRUE(r.ok()) << Why(r);
+  tools::json::Value v;
+  std::string err;
+  ASSERT_TRUE(tools::json::Parse(r.out, &v, &err)) << err << "\n" << r.out;
+  EXPECT_TRUE(v.Get("ok").AsBool());
+  EXPECT_EQ(v.Get("mode").AsString(), "replay");
+  EXPECT_EQ(v.Get("units").AsNumber(), 4);
+  EXPECT_EQ(v.Get("packets").AsNumber(), 4 * v.Get("config").Get("kernels_per_unit").AsNumber());
+  EXPECT_EQ(v.Get("latency_ns").Get("count").AsNumber(), 4);
+  // A pass cannot end before its modelled duration.
+  EXPECT_GE(v.Get("latency_ns").Get("min").AsNumber(),
+            v.Get("config").Get("unit_modelled_ns").AsNumber());
+  EXPECT_NE(v.Get("device").Get("sim").AsString().find("device=" + device_), std::string::npos)
+      << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, HipTest,
