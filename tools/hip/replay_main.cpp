@@ -7,8 +7,9 @@
 //                         [--scale X] [--fill-workgroups W] [--warmup N] [--priority low|normal|high]
 //
 // Request latency = host time the pass's completion event was seen - the request's scheduled
-// release (an event recorded after the last kernel, polled with hipEventQuery by default or waited
-// with hipEventSynchronize under --wait sync; HIP exposes no absolute device timestamps). With --rate a waiter thread observes completions in stream order while the
+// release. By default the host polls a pinned word that the pass's last kernel writes (the cost
+// convention's done_ptr); --wait poll|sync use an event recorded after the last kernel instead
+// (hipEventQuery / hipEventSynchronize). HIP exposes no absolute device timestamps. With --rate a waiter thread observes completions in stream order while the
 // main thread releases requests on schedule (open loop, Poisson by default); flat out is a closed
 // loop (one request at a time). Errors: one line on stderr, {"ok":false,...} on stdout, exit 1.
 #include <hip/hip_runtime.h>
@@ -35,6 +36,11 @@ __global__ void hsapreempt_spin(hsapreempt_kernel_args a) {
   const uint64_t ticks = (a.workgroup_ns + 9) / 10;
   const uint64_t start = __builtin_amdgcn_s_memrealtime();
   while (__builtin_amdgcn_s_memrealtime() - start < ticks) __builtin_amdgcn_s_sleep(1);
+  // The cost convention's effect used here: the pass's last kernel publishes its sequence number.
+  if (a.done_ptr && blockIdx.x == 0 && threadIdx.x == 0) {
+    __atomic_store_n(a.done_ptr, a.done_value, __ATOMIC_RELEASE);
+    __threadfence_system();
+  }
 }
 
 namespace {
@@ -54,7 +60,9 @@ struct Options {
   uint32_t fill_workgroups = 0;  // 0: the device's CU count
   std::string priority = "normal";
   uint64_t seed = 1;
-  std::string wait = "poll";  // poll: hipEventQuery + yield; sync: hipEventSynchronize
+  // done: poll the pass's last kernel's done_ptr write in pinned memory (default);
+  // poll: hipEventQuery + yield; sync: hipEventSynchronize.
+  std::string wait = "done";
 };
 
 uint64_t NowNs() {
@@ -83,7 +91,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* err) {
     else if (a == "--model") o->model = v;
     else if (a == "--arrival" && (v == "poisson" || v == "fixed")) o->arrival = v;
     else if (a == "--priority" && (v == "low" || v == "normal" || v == "high")) o->priority = v;
-    else if (a == "--wait" && (v == "poll" || v == "sync")) o->wait = v;
+    else if (a == "--wait" && (v == "done" || v == "poll" || v == "sync")) o->wait = v;
     else if (!num) { *err = "bad option or value: " + a + " " + v; return false; }
     else if (a == "--batch" && d >= 0) o->batch = static_cast<int>(d);
     else if (a == "--rate" && d >= 0 && d <= 1e6) o->rate = d;
@@ -114,9 +122,22 @@ void WriteSummary(Writer* w, const std::string& key, const std::vector<double>& 
     if (e_ != hipSuccess) return Fail(std::string(#call) + ": " + hipGetErrorString(e_));   \
   } while (0)
 
-// Waits for `e`. poll: hipEventQuery + sched_yield, which leaves the core to the simulated CP on a
-// small machine and observes completion within a scheduling quantum; sync: HIP's blocking wait.
-hipError_t WaitEvent(hipEvent_t e, const std::string& how) {
+struct Request {
+  uint64_t release_ns = 0, submit_ns = 0, launched_ns = 0;
+  uint64_t seq = 0;
+  hipEvent_t done{};
+};
+
+// Waits for request `r`. done: the pass's last kernel stores r.seq into *flag (host-coherent
+// memory; the stream is in order, so *flag >= seq means this pass ended) — no HIP call, so HIP's
+// event path (which adds ~10-15 ms here, docs/hip.md) is not measured. poll: hipEventQuery +
+// yield. sync: HIP's blocking wait. Polls yield, leaving the core to the simulated CP.
+hipError_t WaitRequest(const Request& r, const std::string& how, const volatile uint64_t* flag) {
+  if (how == "done") {
+    while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) < r.seq) std::this_thread::yield();
+    return hipSuccess;
+  }
+  hipEvent_t e = r.done;
   if (how == "sync") return hipEventSynchronize(e);
   for (;;) {
     hipError_t r = hipEventQuery(e);
@@ -124,11 +145,6 @@ hipError_t WaitEvent(hipEvent_t e, const std::string& how) {
     std::this_thread::yield();
   }
 }
-
-struct Request {
-  uint64_t release_ns = 0, submit_ns = 0, launched_ns = 0;
-  hipEvent_t done{};
-};
 
 }  // namespace
 
@@ -155,6 +171,11 @@ int main(int argc, char** argv) {
   hipStream_t s;
   HIP_OR_FAIL(hipStreamCreateWithPriority(&s, hipStreamNonBlocking, prio));
 
+  uint64_t* flag = nullptr;
+  HIP_OR_FAIL(hipHostMalloc(reinterpret_cast<void**>(&flag), sizeof(uint64_t),
+                            hipHostMallocCoherent));
+  *flag = 0;
+  const bool use_events = o.wait != "done";
   auto submit = [&](Request* r) -> hipError_t {
     r->submit_ns = NowNs();
     for (size_t i = 0; i < plan.size(); ++i) {
@@ -162,11 +183,15 @@ int main(int argc, char** argv) {
       a.magic = HSAPREEMPT_KERNEL_MAGIC;
       a.workgroup_ns = plan[i].workgroup_ns;
       a.tag = i;
+      if (i + 1 == plan.size()) {
+        a.done_ptr = flag;
+        a.done_value = r->seq;
+      }
       hipLaunchKernelGGL(hsapreempt_spin, dim3(plan[i].workgroups), dim3(64), 0, s, a);
     }
     hipError_t e = hipGetLastError();
     if (e != hipSuccess) return e;
-    e = hipEventRecord(r->done, s);
+    if (use_events) e = hipEventRecord(r->done, s);
     r->launched_ns = NowNs();
     return e;
   };
@@ -196,9 +221,9 @@ int main(int argc, char** argv) {
         if (pending.empty()) return;
         Request r = pending.front();
         l.unlock();
-        hipError_t e = WaitEvent(r.done, o.wait);
+        hipError_t e = WaitRequest(r, o.wait, flag);
         uint64_t now = NowNs();
-        (void)hipEventDestroy(r.done);
+        if (use_events) (void)hipEventDestroy(r.done);
         l.lock();
         if (e != hipSuccess && wait_error == hipSuccess) wait_error = e;
         pending.pop_front();
@@ -215,7 +240,8 @@ int main(int argc, char** argv) {
   hipError_t submit_error = hipSuccess;
   while ((total == 0 || released < total) && next < stop) {
     Request r;
-    if (hipEventCreateWithFlags(&r.done, hipEventDisableTiming) != hipSuccess) break;
+    r.seq = static_cast<uint64_t>(released) + 1;
+    if (use_events && hipEventCreateWithFlags(&r.done, hipEventDisableTiming) != hipSuccess) break;
     if (o.rate > 0) {
       while (NowNs() < next) {
         uint64_t left = next - NowNs();
@@ -235,9 +261,9 @@ int main(int argc, char** argv) {
       pending.push_back(r);
       cv.notify_one();
     } else {
-      submit_error = WaitEvent(r.done, o.wait);
+      submit_error = WaitRequest(r, o.wait, flag);
       record(r, NowNs());
-      (void)hipEventDestroy(r.done);
+      if (use_events) (void)hipEventDestroy(r.done);
       if (submit_error != hipSuccess) break;
     }
   }
@@ -253,6 +279,7 @@ int main(int argc, char** argv) {
   if (submit_error != hipSuccess) return Fail(std::string("launch: ") + hipGetErrorString(submit_error));
   if (wait_error != hipSuccess) return Fail(std::string("wait: ") + hipGetErrorString(wait_error));
   (void)hipStreamDestroy(s);
+  (void)hipHostFree(flag);
 
   const std::string sim = hsapreempt::tools::SimDescribe();
   const size_t units = latency.size();
