@@ -4,6 +4,7 @@
 // as one line. Exit status: 0 ok, 1 failed, 2 usage.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "tools/support/json.h"
 #include "tools/support/sim_info.h"
 #include "tools/support/stats.h"
+#include "tools/workload/calibration.h"
 #include "tools/workload/options.h"
 #include "tools/workload/stream.h"
 #include "tools/workload/trace_model.h"
@@ -204,6 +206,19 @@ int Run(const Options& o) {
   w.Field("unit_modelled_ns", unit_modelled_ns);
   if (o.mode == Mode::kReplay) {
     w.Field("trace", replay_desc).Field("scale", o.scale);
+    // The stored calibration (tools/workload/calibration.h) this scale is, if any: figures made
+    // with it name it (docs/calibration.md). "" when the scale is not a calibrated one.
+    std::string calibration;
+    const size_t at = sim.find("preset=");
+    if (at != std::string::npos) {
+      const std::string preset = sim.substr(at + 7, sim.find(' ', at) - at - 7);
+      const Calibration* cal = FindCalibration(preset.c_str());
+      const double want = CalibratedScaleFor(cal, o.model.c_str(), o.batch, -1);
+      if (cal != nullptr && want > 0 && std::fabs(want - o.scale) <= 1e-4 * want) {
+        calibration = cal->name;
+      }
+    }
+    w.Field("calibration", calibration);
     w.Field("workgroup_rule", "fill the device once: workgroups = fill_workgroups (default CU "
                               "count), workgroup_ns = scaled duration / rounds");
   }
