@@ -97,6 +97,7 @@ struct CaseRun {
   Summary small;               // request latency (release -> device end), ns
   double large_ips = 0;        // large model's iterations/s over the small model's releases
   double release_delay_p99 = 0;  // host lateness of the small model's releases (ns)
+  Summary submit_to_end;         // small model: device end - host submission (no release delay)
 };
 
 struct Cell {
@@ -188,6 +189,10 @@ CaseRun RunCase(Context* ctx, double rate, int batch, double rounds) {
   }
   c.small = Summarize(s.Latencies("end"));
   c.release_delay_p99 = s.Get("release_delay_ns").Get("p99").AsNumber(0);
+  const json::Value& se = s.Get("submit_to_end_ns");
+  c.submit_to_end.count = static_cast<size_t>(se.Get("count").AsNumber(0));
+  c.submit_to_end.p50 = se.Get("p50").AsNumber(0);
+  c.submit_to_end.p99 = se.Get("p99").AsNumber(0);
   if (c.small.count == 0) {
     c.error = "small model: no requests measured";
     return c;
