@@ -34,7 +34,9 @@ HsaEvent* NewEvent(bool manual) {
 TEST_F(ThunkTest, WaitTimesOutThenAutoResets) {
   HsaEvent* e = NewEvent(false);
   ASSERT_NE(e, nullptr);
-  EXPECT_NE(e->EventData.HWData2, 0u) << "no mailbox";
+  // HsaEvent is a packed struct: copy the field out before gtest binds a reference to it.
+  const uint64_t mailbox = e->EventData.HWData2;
+  EXPECT_NE(mailbox, 0u) << "no mailbox";
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(hsaKmtWaitOnEvent(e, 20), HSAKMT_STATUS_WAIT_TIMEOUT);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(20));
