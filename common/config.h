@@ -15,6 +15,8 @@
 //  HSAPREEMPT_DEADLINE_US      0..60000000 (0 = none)              0         latency target under edf
 //  HSAPREEMPT_THRESHOLD        1..4096                             16        Level-1: max packets in flight per queue
 //  HSAPREEMPT_BATCH            1..THRESHOLD                        8         Level-1: packets released per batch
+//  HSAPREEMPT_THROTTLE         auto|always                         auto      Level-1 bound: auto = only on queues something
+//                                                                            on the board may preempt; always = every queue
 //  HSAPREEMPT_CROSS_PROCESS    0 | 1                               1         join the per-user, per-GPU board
 //  HSAPREEMPT_BOARD            [A-Za-z0-9_.-]{1,64}                gpu       board name (isolates groups of programs)
 //  HSAPREEMPT_L2_MODE          auto|update|suspend                 auto      Level-2 lever: queue update 0%/100% or
@@ -50,6 +52,7 @@ struct Config {
   uint64_t deadline_us = 0;
   uint32_t threshold = 16;
   uint32_t batch = 8;
+  bool throttle_always = false;  // HSAPREEMPT_THROTTLE=always
   bool cross_process = true;
   std::string board = "gpu";
   L2Mode l2_mode = L2Mode::kAuto;

@@ -16,10 +16,13 @@ class PriorityPolicy : public Policy {
   void Decide(const std::vector<QueueView>& queues, uint64_t, Decision* out) const override {
     out->suspend.assign(queues.size(), false);
     out->reevaluate_at_ns = 0;
-    int top = -1;
+    int top = -1, highest = -1;
     for (const QueueView& q : queues) {
       if (q.has_work) top = std::max(top, q.priority);
+      highest = std::max(highest, q.priority);
     }
+    out->throttle.resize(queues.size());
+    for (size_t i = 0; i < queues.size(); ++i) out->throttle[i] = queues[i].priority < highest;
     if (top < 0) return;  // nothing to protect: everyone may run
     for (size_t i = 0; i < queues.size(); ++i) out->suspend[i] = queues[i].priority < top;
   }
@@ -55,6 +58,7 @@ class WeightedPolicy : public Policy {
   void Decide(const std::vector<QueueView>& queues, uint64_t now_ns,
               Decision* out) const override {
     out->suspend.assign(queues.size(), false);
+    out->throttle.assign(queues.size(), queues.size() > 1);
     out->reevaluate_at_ns = 0;
     constexpr size_t kNone = std::numeric_limits<size_t>::max();
     size_t busy = 0, best = kNone, cur = kNone;
@@ -112,6 +116,12 @@ class EdfPolicy : public Policy {
   void Decide(const std::vector<QueueView>& queues, uint64_t, Decision* out) const override {
     out->suspend.assign(queues.size(), false);
     out->reevaluate_at_ns = 0;
+    size_t with_deadline = 0;
+    for (const QueueView& q : queues) with_deadline += q.deadline_us > 0;
+    out->throttle.resize(queues.size());
+    for (size_t i = 0; i < queues.size(); ++i) {
+      out->throttle[i] = with_deadline > (queues[i].deadline_us > 0 ? 1u : 0u);
+    }
     bool any = false;
     uint64_t earliest = std::numeric_limits<uint64_t>::max();
     for (const QueueView& q : queues) {

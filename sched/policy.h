@@ -5,15 +5,18 @@
 //
 //  priority  strict: a queue is suspended while any queue of higher priority has runnable work
 //            (idle lower queues are suspended too, so their next packet is held at once); queues
-//            of equal priority all run.
+//            of equal priority all run. Only queues with a higher-priority queue on the board
+//            (busy or not) are throttled by Level-1.
 //  weighted  work-conserving GPU-time shares by weight, by time slicing: among the queues that
 //            have work, the one with the least service/weight (virtual time) runs and the others
 //            are suspended; the running queue keeps the GPU until its virtual time exceeds the
 //            smallest other one by one quantum (so a switch happens at most once per quantum).
-//            A queue alone runs freely; idle queues are never suspended.
+//            A queue alone runs freely; idle queues are never suspended. With more than one queue
+//            on the board every queue is throttled by Level-1.
 //  edf       earliest deadline first: among queues with a deadline and work, the absolute
 //            deadline is busy_since + deadline; the queue(s) with the earliest one run and every
 //            other queue is suspended while it has work. Without such a queue nothing is held.
+//            A queue is throttled by Level-1 while another queue on the board has a deadline.
 #ifndef SCHED_POLICY_H_
 #define SCHED_POLICY_H_
 
@@ -40,6 +43,10 @@ struct QueueView {
 
 struct Decision {
   std::vector<bool> suspend;  // parallel to the snapshot
+  // Parallel to the snapshot: Level-1's in-flight bound applies to the queue. It exists to bound
+  // how long another queue may wait behind this one's forwarded packets, so a queue the policy
+  // could never hold for another (nothing on the board above it) runs unthrottled.
+  std::vector<bool> throttle;
   // Absolute time (ns) at which the decision may change without any board change (weighted
   // slices); 0: only a board change can change it.
   uint64_t reevaluate_at_ns = 0;

@@ -48,6 +48,7 @@ struct LocalQueue {
   QueueAttrs attrs;
   // Scheduler-thread state (under mu_).
   bool applied_suspended = false;
+  bool applied_throttle = true;  // an XQueue starts throttled
   uint64_t suspended_at_ns = 0;
   bool saw_work = false;
   bool latency_pending = false;
@@ -102,7 +103,9 @@ class SchedulerImpl : public InspectableScheduler {
     for (LocalQueue* lq : queues_) {
       xq::XQueue* q = lq->queue.load();
       if (q != nullptr && lq->applied_suspended) q->Resume();
+      if (q != nullptr && lq->applied_throttle) q->SetThrottled(false);  // nobody schedules it now
       lq->applied_suspended = false;
+      lq->applied_throttle = false;
       lq->entry.store(nullptr);  // late OnBusy must not write a slot someone else may reuse
     }
     board_->UnregisterProcess(proc_slot_, pid_);
@@ -150,6 +153,7 @@ class SchedulerImpl : public InspectableScheduler {
     lq->attrs = a;
     lq->board = board_.get();
     lq->applied_suspended = false;
+    lq->applied_throttle = true;
     lq->saw_work = false;
     lq->latency_pending = false;
     lq->on_gpu = false;
@@ -249,6 +253,7 @@ class SchedulerImpl : public InspectableScheduler {
     pid_ = getpid();
     lease_ns_ = config.lease_ms * 1'000'000;
     hysteresis_ns_ = config.l2_hysteresis_us * 1000;
+    throttle_always_ = config.throttle_always;
     Status result = Status::Ok();
     board_.reset();
     if (config.cross_process) {
@@ -355,6 +360,7 @@ class SchedulerImpl : public InspectableScheduler {
   uint32_t proc_slot_ = 0;
   uint64_t lease_ns_ = 1'000'000'000;
   uint64_t hysteresis_ns_ = 200'000;
+  bool throttle_always_ = false;
   uint64_t last_eval_ns_ = 0;
   pthread_t thread_{};
   bool has_thread_ = false;
@@ -478,6 +484,12 @@ uint64_t SchedulerImpl::Evaluate() {
     BoardQueue* e = lq->entry.load();
     const bool want = decision_.suspend[i];
     const bool work = views_[i].has_work;
+    const bool throttle =
+        throttle_always_ || i >= decision_.throttle.size() || decision_.throttle[i];
+    if (throttle != lq->applied_throttle) {
+      q->SetThrottled(throttle);
+      lq->applied_throttle = throttle;
+    }
     if (work && !lq->saw_work) {
       // Work that arrives while the queue runs is forwarded at once: no scheduling delay.
       if (lq->applied_suspended) {

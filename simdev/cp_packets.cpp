@@ -299,7 +299,17 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
   const Params& prm = dev.params();
   uint32_t type = (header >> HSA_PACKET_HEADER_TYPE) & 0xff;
   bool barrier = (header >> HSA_PACKET_HEADER_BARRIER) & 1;
-  if (barrier && !q.inflight.empty()) return Fetch::kBlocked;
+  // A barrier-bit kernel dispatch behind device dispatches only is handed to the device at once:
+  // the device starts it when they have ended, at the modelled time (as the real CP, which has
+  // fetched it and waits in hardware), not when this thread wakes up to notice their ends.
+  bool device_barrier = false;
+  if (barrier && !q.inflight.empty()) {
+    if (type != HSA_PACKET_TYPE_KERNEL_DISPATCH) return Fetch::kBlocked;
+    for (const InflightPacket& p : q.inflight) {
+      if (p.handle == 0 && !p.done) return Fetch::kBlocked;
+    }
+    device_barrier = true;
+  }
   uint64_t dep_end = barrier ? q.last_end_ns : 0;
 
   InflightPacket f;
@@ -310,6 +320,8 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
     case HSA_PACKET_TYPE_KERNEL_DISPATCH: {
       KernelWork work;
       work.packet_index = q.fetch;
+      work.barrier = device_barrier;
+      work.barrier_gap_ns = prm.cp_dispatch_ns;
       Fetch r = PrepareDispatch(pkt, prm, &work, &f.effect, err);
       if (r != Fetch::kLaunched) return r;
       uint64_t not_before = std::max({q.seen_ns, dep_end, q.last_launch_ns}) + prm.cp_dispatch_ns;

@@ -18,7 +18,7 @@
 // Marker rule (what the XQueue pays for completion tracking). A forwarding round (one OnDoorbell,
 // Resume, Pump or Drain call) appends one marker after its packets iff some forwarded packets are
 // not yet covered by a marker AND at least one of:
-//   (a) `batch` or more packets are uncovered            -> at most one marker per `batch` packets;
+//   (a) throttled and `batch` or more packets uncovered  -> at most one marker per `batch` packets;
 //   (b) packets remain held (threshold, suspension)       -> the release of the rest needs it;
 //   (c) Pump/Drain only: no marker is outstanding         -> the busy period's tail is covered, so
 //                                                            idleness/completion is detectable.
@@ -119,6 +119,13 @@ class XQueue {
   virtual void Suspend() = 0;
   virtual void Resume() = 0;
   virtual bool suspended() const = 0;
+
+  // Scheduling: whether Level-1's in-flight bound (threshold / batch) applies. A new queue is
+  // throttled; the scheduler lifts it for a queue that nothing on the board can preempt, so a
+  // queue alone (or at the top) runs at full speed and pays only the pump's idle-detection
+  // markers. Lifting it forwards what was held. Not pure, so existing XQueue implementations
+  // (test doubles, pass-through forwarders) compile unchanged.
+  virtual void SetThrottled(bool /*throttled*/) {}
 
   // Pump thread: release held packets if allowed; poll marker completion; report idleness.
   virtual void Pump() = 0;

@@ -143,7 +143,7 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
   if (!(holding && suspended_.load(std::memory_order_relaxed)) && soft_write > soft_read_) {
     const uint64_t pending = soft_write - soft_read_;
     uint64_t allowed = pending;
-    if (holding) {
+    if (holding && throttled_.load(std::memory_order_relaxed)) {
       uint64_t in_flight = forwarded_ - completed_;
       uint64_t room = threshold_ > in_flight ? threshold_ - in_flight : 0;
       allowed = std::min(pending, room);
@@ -175,7 +175,8 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
   bool marker = false;
   uint64_t uncovered = forwarded_ - covered_;
   if (uncovered > 0 &&
-      (uncovered >= batch_ || soft_write > soft_read_ ||
+      ((uncovered >= batch_ && throttled_.load(std::memory_order_relaxed)) ||
+       soft_write > soft_read_ ||
        (closing && markers_issued_ == markers_done_))) {
     marker = AppendMarkerLocked();
   }
@@ -282,6 +283,23 @@ void XQueueImpl::Resume() {
   bool wake, sync;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    PollMarkersLocked();
+    ForwardLocked(/*closing=*/false);
+    bool was_busy = busy_;
+    wake = UpdateBusyLocked(last_soft_write_);
+    sync = busy_ != was_busy;
+  }
+  if (wake) PumpWake();
+  if (sync) SyncListener();
+}
+
+void XQueueImpl::SetThrottled(bool throttled) {
+  bool wake, sync;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (throttled_.load(std::memory_order_relaxed) == throttled) return;
+    throttled_.store(throttled, std::memory_order_relaxed);
+    if (throttled) return;  // from now on new packets meet the bound
     PollMarkersLocked();
     ForwardLocked(/*closing=*/false);
     bool was_busy = busy_;

@@ -34,6 +34,7 @@ class XQueueImpl final : public XQueue {
   void Suspend() override;
   void Resume() override;
   bool suspended() const override { return suspended_.load(std::memory_order_acquire); }
+  void SetThrottled(bool throttled) override;
   void Pump() override;
   bool HasRunnableWork() const override;
   bool HoldsSignalProducer(hsa_signal_t signal) const override;
@@ -110,6 +111,7 @@ class XQueueImpl final : public XQueue {
   bool busy_ = false;
   bool draining_ = false;     // Drain() ran: no threshold, no holding, from now on
   std::atomic<bool> suspended_{false};
+  std::atomic<bool> throttled_{true};  // Level-1 bound applies (SetThrottled)
   std::atomic<bool> needs_pump_{false};
 
   std::mutex notify_mu_;

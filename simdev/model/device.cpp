@@ -29,7 +29,7 @@ namespace simdev {
 namespace {
 
 constexpr uint64_t kMagic = 0x315645444d495350ull;  // "PSIMDEV1"
-constexpr uint32_t kLayoutVersion = 2;
+constexpr uint32_t kLayoutVersion = 3;
 constexpr uint64_t kReapIntervalNs = 5000000;  // dead-process check at most every 5 ms
 constexpr int kAttachWaitMs = 2000;
 

@@ -161,12 +161,34 @@ void Engine::ReleaseSlots(BatchEntry* b) {
 
 // ---- Event replay ------------------------------------------------------------------------
 
+// When the head of the queue's FIFO may start (slots permitting): kNever if it has no head or its
+// barrier still waits for an earlier dispatch to end.
+uint64_t Engine::HeadReadyAt(const QueueEntry& q) const {
+  if (q.fifo_head < 0) return kNever;
+  const DispatchEntry& d = s_->dispatches[q.fifo_head];
+  if (d.started) return 0;
+  if (!d.barrier) return d.ready_ns;
+  if (q.started_unended > 0) return kNever;
+  return std::max(d.ready_ns, q.last_end_ns + d.gap_ns);
+}
+
 uint64_t Engine::EarliestEvent() const {
   uint64_t e = s_->paused_until > s_->now ? s_->paused_until : kNever;
   for (uint32_t i = 0; i < s_->active_count; ++i) {
     const BatchEntry& x = s_->batches[s_->active_batches[i]];
     uint64_t t = x.state == kBatchRunning ? std::min(x.end_ns, x.preempt_at) : x.end_ns;
     e = std::min(e, t);
+  }
+  // A head that becomes ready later (launched ahead of time, or a barrier's gap after its
+  // predecessor's end) is an event when it could start then: its queue runs and a slot is free.
+  // A head ready now but without room starts at the next slot-freeing event instead.
+  if (s_->free_count > 0) {
+    for (uint32_t k = 0; k < s_->queue_count; ++k) {
+      const QueueEntry& q = s_->queues[s_->queue_dense[k]];
+      if (q.fifo_head < 0 || !q.runnable.load(std::memory_order_relaxed)) continue;
+      uint64_t r = HeadReadyAt(q);
+      if (r > s_->now && r < e) e = r;
+    }
   }
   return e;
 }
@@ -181,6 +203,8 @@ void Engine::FinishBatch(int b) {
   if (d.pending_wgs == 0 && d.outstanding_wgs == 0) {
     d.ended = 1;
     d.end_ns = x.end_ns;
+    --q.started_unended;
+    q.last_end_ns = std::max(q.last_end_ns, x.end_ns);
     Trace(HSAPREEMPT_SIM_EV_DISPATCH_END, x.queue, d.packet_index, 0, x.end_ns);
   }
   Deactivate(b);
@@ -261,7 +285,7 @@ bool Engine::RefillRound(uint64_t t) {
     if (!q.runnable.load(std::memory_order_relaxed)) continue;
     if (q.saved_head >= 0) {
       items[count++] = {qi, q.saved_head, s_->batches[q.saved_head].wgs, -1, 0};
-    } else if (q.fifo_head >= 0) {
+    } else if (q.fifo_head >= 0 && HeadReadyAt(q) <= t) {
       items[count++] = {qi, -1, s_->dispatches[q.fifo_head].pending_wgs, -1, 0};
     }
   }
@@ -363,6 +387,7 @@ bool Engine::RefillRound(uint64_t t) {
     if (!d.started) {
       d.started = 1;
       d.start_ns = t;
+      ++q.started_unended;
       Trace(HSAPREEMPT_SIM_EV_DISPATCH_START, it.queue, d.packet_index, d.pending_wgs, t);
     }
     d.pending_wgs -= it.granted;
@@ -392,7 +417,6 @@ void Engine::Refill(uint64_t t) {
 uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
   if (!ValidSlot(slot)) return 0;
   if (s_->dispatch_free_head < 0 && s_->dispatch_hwm >= kMaxDispatches) return 0;  // full
-  AdvanceTo(not_before);
   uint64_t t = s_->now;
   int di = s_->dispatch_free_head;
   if (di >= 0) {
@@ -409,6 +433,10 @@ uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
   d.pending_wgs = work.workgroups == 0 ? 1 : work.workgroups;
   d.outstanding_wgs = 0;
   d.started = d.ended = 0;
+  d.barrier = work.barrier ? 1 : 0;
+  d.reserved = 0;
+  d.ready_ns = std::max(t, not_before);
+  d.gap_ns = work.barrier_gap_ns;
   d.workgroup_ns = work.workgroup_ns;
   d.packet_index = work.packet_index;
   d.start_ns = d.end_ns = 0;

@@ -12,6 +12,10 @@
 //   queue that stops being runnable (or whose CU mask changes) are saved: running until
 //   now + grace, then saving for cwsr_save_ns (slots held), then saved with their remaining time;
 //   when the queue runs again they restart with cwsr_restore_ns added.
+// - A dispatch starts no earlier than the `not_before` it was launched with (the model is not
+//   advanced to it: the start is an event at that time) and after every earlier dispatch of its
+//   queue started (launch order). A barrier-bit dispatch also waits until every earlier dispatch
+//   of its queue has ended, and starts barrier_gap_ns after the last end.
 // - Times passed in are clamped to the model time (the model never goes back).
 //
 // Not thread-safe: the caller holds the device lock.
@@ -68,6 +72,7 @@ class Engine {
 
  private:
   uint64_t EarliestEvent() const;
+  uint64_t HeadReadyAt(const QueueEntry& q) const;
   void ProcessEventsAt(uint64_t t);
   void Refill(uint64_t t);
   bool RefillRound(uint64_t t);

@@ -80,6 +80,8 @@ int Engine::AddQueue(uint32_t pid, uint64_t pid_start_time, uint32_t kfd_queue_i
   q.exception_status = kEcQueueNew;
   q.fifo_head = q.fifo_tail = q.saved_head = -1;
   q.saved_wgs = q.running_wgs = 0;
+  q.started_unended = 0;
+  q.last_end_ns = 0;
   q.dense_pos = s_->queue_count;
   s_->queue_dense[s_->queue_count++] = slot;
   UpdateRunnable(slot);
@@ -241,6 +243,7 @@ void Engine::Repair() {
     s_->queue_dense[s_->queue_count++] = static_cast<int>(i);
     q.fifo_head = q.fifo_tail = q.saved_head = -1;
     q.saved_wgs = q.running_wgs = 0;
+    q.started_unended = 0;
     UpdateRunnable(static_cast<int>(i));
   }
   s_->rr_cursor = 0;
@@ -253,6 +256,7 @@ void Engine::Repair() {
     DispatchEntry& x = s_->dispatches[d];
     if (x.in_use && ValidSlot(x.queue)) {
       x.outstanding_wgs = 0;
+      if (x.started && !x.ended) ++s_->queues[x.queue].started_unended;
       if (x.pending_wgs > 0) pending.push_back(d);
     } else {
       FreeDispatch(d);
@@ -288,6 +292,16 @@ void Engine::Repair() {
     }
     (x.state == kBatchRunning ? q.running_wgs : q.saved_wgs) += x.wgs;
     Activate(b);
+  }
+  // A started dispatch whose batches were all dropped above can never end by itself: end it, so
+  // a barrier behind it is not held for good.
+  for (uint32_t d = 0; d < s_->dispatch_hwm; ++d) {
+    DispatchEntry& x = s_->dispatches[d];
+    if (x.in_use && x.started && !x.ended && x.pending_wgs == 0 && x.outstanding_wgs == 0) {
+      x.ended = 1;
+      x.end_ns = s_->now;
+      --s_->queues[x.queue].started_unended;
+    }
   }
   // FIFOs in launch order (sequence numbers grow with launches).
   std::sort(pending.begin(), pending.end(),

@@ -63,7 +63,8 @@ struct QueueEntry {
   int32_t saved_head;              // saved batches waiting to be restored
   uint32_t saved_wgs;              // workgroups in saving or saved batches
   uint32_t running_wgs;            // workgroups in running batches
-  uint32_t reserved;
+  uint32_t started_unended;        // dispatches with some workgroups started, not all ended
+  uint64_t last_end_ns;            // latest end of one of its dispatches (barrier-bit gate)
   SlotSet allowed;                 // slots the CU mask allows
 };
 
@@ -76,6 +77,10 @@ struct DispatchEntry {
   uint32_t outstanding_wgs;  // started, not ended (running, saving or saved)
   uint32_t started;
   uint32_t ended;
+  uint32_t barrier;   // AQL barrier bit: starts only after every earlier dispatch ended + gap_ns
+  uint32_t reserved;
+  uint64_t ready_ns;  // earliest start (when the CP has processed the packet)
+  uint64_t gap_ns;    // barrier: CP time from the last end to this start
   uint64_t workgroup_ns;
   uint64_t packet_index;
   uint64_t start_ns;

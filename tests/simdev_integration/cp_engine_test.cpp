@@ -171,16 +171,35 @@ TEST_F(CpEngineTest, DispatchLaunchesAtArrivalPlusCpCostWithItsWorkgroups) {
   EXPECT_EQ(q_.cfg.ring[0], HSA_PACKET_TYPE_INVALID);
 }
 
-TEST_F(CpEngineTest, BarrierBitLaunchesExactlyAfterThePreviousEnd) {
+TEST_F(CpEngineTest, BarrierBitDispatchIsHandedToTheDeviceWithItsGate) {
+  // Behind device dispatches only, a barrier-bit dispatch goes to the device at once, marked so
+  // the device starts it after the earlier ones end (at the modelled time, not the CP's wake-up).
+  uint64_t before = NowNs();
   Dispatch(1000, false, nullptr, nullptr);
   Dispatch(1000, true, &signals_[1], nullptr);
   Step();
-  ASSERT_EQ(dev_.launched.size(), 1u) << "the barrier-bit packet must wait";
-  uint64_t end = NowNs() + 1'000'000;  // ends later than the second packet arrived
-  dev_.ended[1] = DispatchTimes{end - 1000, end};
-  Step();
   ASSERT_EQ(dev_.launched.size(), 2u);
-  EXPECT_EQ(dev_.launched[1].not_before, end + 2000);
+  EXPECT_FALSE(dev_.launched[0].work.barrier);
+  EXPECT_TRUE(dev_.launched[1].work.barrier);
+  EXPECT_EQ(dev_.launched[1].work.barrier_gap_ns, 2000u);
+  EXPECT_GE(dev_.launched[1].not_before, before + 2 * 2000) << "one CP cost per packet";
+}
+
+TEST_F(CpEngineTest, BarrierBitBehindAnUnfinishedCpPacketWaitsForIt) {
+  // A barrier-AND the CP completes itself (its dependency met, its CP cost not yet elapsed) is
+  // not known to the device: a barrier-bit dispatch behind it waits in the CP until it is done.
+  signals_[2].value = 0;
+  BarrierAnd(&signals_[2], nullptr);
+  Dispatch(1000, true, &signals_[1], nullptr);
+  uint64_t t0 = NowNs();
+  Step();
+  if (NowNs() < t0 + 2000) {
+    EXPECT_EQ(dev_.launched.size(), 0u) << "the barrier-bit packet must wait for the barrier-AND";
+  }
+  for (int i = 0; i < 100000 && dev_.launched.empty(); ++i) Step();
+  ASSERT_EQ(dev_.launched.size(), 1u);
+  EXPECT_FALSE(dev_.launched[0].work.barrier) << "nothing left in flight to gate on";
+  EXPECT_GE(dev_.launched[0].not_before, t0 + 2 * 2000) << "after the barrier-AND's end + CP cost";
 }
 
 TEST_F(CpEngineTest, OutOfOrderEndSignalsAtOnceButRetiresInOrder) {

@@ -30,11 +30,20 @@ class EngineTest : public ::testing::Test {
     engine_ = std::make_unique<Engine>(state_.get());
   }
   int Queue(uint32_t id) { return engine_->AddQueue(1, 0, id, 0x1000 * id, 4096, 0, 0); }
+  // Launches at model time `at` (the model is advanced there first, as a CP would be).
   uint64_t Launch(int q, uint32_t wgs, uint64_t ns, uint64_t at) {
+    engine_->AdvanceTo(at);
+    return LaunchAhead(q, wgs, ns, at, false);
+  }
+  // Launches without advancing the model: the dispatch may start at `not_before` at the earliest.
+  uint64_t LaunchAhead(int q, uint32_t wgs, uint64_t ns, uint64_t not_before, bool barrier,
+                       uint64_t gap = 0) {
     KernelWork w;
     w.workgroups = wgs;
     w.workgroup_ns = ns;
-    return engine_->Launch(q, w, at);
+    w.barrier = barrier;
+    w.barrier_gap_ns = gap;
+    return engine_->Launch(q, w, not_before);
   }
   // Runs the model until the dispatch ends; returns its times.
   DispatchTimes Finish(uint64_t h) {
@@ -60,6 +69,59 @@ TEST_F(EngineTest, KernelAloneTakesRoundsOfWorkgroupTime) {
   ASSERT_TRUE(engine_->Poll(h, kStart + 3 * 1000, &t));
   EXPECT_EQ(t.start_ns, kStart);
   EXPECT_EQ(t.end_ns, kStart + 3000);
+}
+
+TEST_F(EngineTest, LaunchAheadStartsAtNotBeforeWithoutAdvancingTheModel) {
+  int q = Queue(1);
+  engine_->AdvanceTo(kStart);
+  uint64_t h = LaunchAhead(q, 1, 500, kStart + 700, false);
+  EXPECT_EQ(state_->now, kStart) << "launching must not move model time";
+  EXPECT_EQ(engine_->NextEventTime(kStart), kStart + 700) << "its start is the next event";
+  DispatchTimes t = Finish(h);
+  EXPECT_EQ(t.start_ns, kStart + 700);
+  EXPECT_EQ(t.end_ns, kStart + 1200);
+}
+
+TEST_F(EngineTest, BarrierDispatchStartsAtItsPredecessorsEndPlusGap) {
+  int q = Queue(1);
+  engine_->AdvanceTo(kStart);
+  // Two dispatches in flight (one device round each), then a barrier launched long before they
+  // end: it starts exactly gap after the later end, not when it was launched or polled.
+  uint64_t a = LaunchAhead(q, 2, 1000, kStart, false);
+  uint64_t b = LaunchAhead(q, 2, 3000, kStart, false);
+  uint64_t c = LaunchAhead(q, 1, 100, kStart + 10, true, 7);
+  uint64_t d = LaunchAhead(q, 1, 100, kStart + 20, false);  // in order: waits behind the barrier
+  EXPECT_EQ(Finish(a).end_ns, kStart + 1000);
+  EXPECT_EQ(Finish(b).end_ns, kStart + 3000);
+  DispatchTimes tc = Finish(c), td = Finish(d);
+  EXPECT_EQ(tc.start_ns, kStart + 3000 + 7);
+  EXPECT_EQ(td.start_ns, kStart + 3000 + 7) << "a non-barrier packet behind it starts with it";
+}
+
+TEST_F(EngineTest, BarrierWithNothingOutstandingWaitsForTheLastEndAndItsReadyTime) {
+  int q = Queue(1);
+  DispatchTimes ta = Finish(Launch(q, 1, 1000, kStart));
+  EXPECT_EQ(ta.end_ns, kStart + 1000);
+  // Launched after the end was modelled, but the gap still counts from that end.
+  engine_->AdvanceTo(kStart + 1001);
+  DispatchTimes tb = Finish(LaunchAhead(q, 1, 10, kStart + 1001, true, 50));
+  EXPECT_EQ(tb.start_ns, kStart + 1050);
+  // And never before the packet was ready (processed by the CP).
+  DispatchTimes tc = Finish(LaunchAhead(q, 1, 10, kStart + 5000, true, 50));
+  EXPECT_EQ(tc.start_ns, kStart + 5000);
+}
+
+TEST_F(EngineTest, BarrierOfASuspendedQueueWaitsForItsSavedPredecessor) {
+  int q = Queue(1), other = Queue(2);
+  engine_->AdvanceTo(kStart);
+  uint64_t a = LaunchAhead(q, 4, 1000, kStart, false);
+  uint64_t b = LaunchAhead(q, 1, 10, kStart, true, 5);
+  ASSERT_EQ(engine_->SetSuspended(&q, 1, true, 0, kStart + 400), 0);
+  ASSERT_EQ(engine_->SetSuspended(&q, 1, false, 0, kStart + 2000), 0);
+  (void)other;
+  DispatchTimes ta = Finish(a), tb = Finish(b);
+  EXPECT_GT(ta.end_ns, kStart + 2000) << "a was saved and restored";
+  EXPECT_EQ(tb.start_ns, ta.end_ns + 5);
 }
 
 TEST_F(EngineTest, SlotsPerCuMultiplySlots) {

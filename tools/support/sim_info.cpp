@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
+
 #include <algorithm>
 #include <tuple>
 #include <vector>
@@ -96,6 +98,39 @@ TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
   for (auto& [key, intervals] : per_queue) s.queues[key].busy_ns = UnionLength(&intervals);
   s.device_busy_ns = UnionLength(&all);
   return s;
+}
+
+bool DumpTrace(const std::string& path, std::string* error) {
+  using Fn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
+  auto read = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+  if (!read) {
+    *error = "no device trace (not the simulated device)";
+    return false;
+  }
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    *error = "cannot write " + path;
+    return false;
+  }
+  static const char* const kNames[] = {"?",           "DISPATCH_START", "DISPATCH_END", "QUEUE_ACTIVE",
+                                       "QUEUE_SUSPEND", "PREEMPT",       "RESTORE",      "RUNLIST",
+                                       "CU_MASK",     "QUEUE_CREATE",   "QUEUE_DESTROY", "QUEUE_ERROR"};
+  std::vector<hsapreempt_sim_event> buf(4096);
+  uint64_t cursor = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    size_t n = read(&cursor, buf.data(), buf.size());
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& e = buf[i];
+      const char* kind = e.kind < sizeof(kNames) / sizeof(kNames[0]) ? kNames[e.kind] : "?";
+      std::fprintf(f, "%llu %u %u %s %llu %llu\n", static_cast<unsigned long long>(e.time_ns), e.pid,
+                   e.queue_id, kind, static_cast<unsigned long long>(e.dispatch),
+                   static_cast<unsigned long long>(e.value));
+    }
+  }
+  const bool ok = std::fclose(f) == 0;
+  if (!ok) *error = "cannot write " + path;
+  return ok;
 }
 
 void WriteTraceSummary(const TraceSummary& s, json::Writer* w) {

@@ -35,6 +35,11 @@ struct TraceSummary {
 // Reads the whole device trace still held (events at or after since_ns; pid 0 = every process).
 TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);
 
+// Writes every event still held in the device trace (all processes) to `path`, one per line:
+// "time_ns pid queue kind dispatch value" (kind names as in sim_device.h without the prefix).
+// Returns false with *error set when the trace is unavailable or the file cannot be written.
+bool DumpTrace(const std::string& path, std::string* error);
+
 // {"available":..,"events":..,"device_busy_ns":..,"queues":[{"pid","queue","dispatches","busy_ns"}],..}
 void WriteTraceSummary(const TraceSummary& summary, json::Writer* w);
 

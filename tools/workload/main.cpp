@@ -153,6 +153,10 @@ int Run(const Options& o) {
   }
   tools::TraceSummary trace;
   if (o.trace) trace = tools::ReadTraceSummary(static_cast<uint32_t>(getpid()), 0);
+  if (!o.trace_dump.empty()) {
+    std::string dump_error;
+    if (!tools::DumpTrace(o.trace_dump, &dump_error)) std::fprintf(stderr, "hsapreempt-workload: %s\n", dump_error.c_str());
+  }
   for (auto* q : queues) hsa_queue_destroy(q);
   ts::UnloadKernel(&kernel);
   ts::ShutdownHsa();

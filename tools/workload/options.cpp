@@ -44,7 +44,7 @@ const char* UsageText() {
          "            --inflight K  --warmup N  --priority low|normal|high  --seed N\n"
          "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield\n"
          "  replay:   --traces FILE  --model NAME  --batch B  --scale X  --fill-workgroups W\n"
-         "  output:   --samples  --trace\n"
+         "  output:   --samples  --trace  --trace-dump FILE\n"
          "Prints one JSON object on stdout (tools/workload/README.md).\n";
 }
 
@@ -116,6 +116,7 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
       ok = v == "hsa" || v == "yield";
       o->wait_yield = v == "yield";
     } else if (flag == "--traces") o->traces = v;
+    else if (flag == "--trace-dump") o->trace_dump = v;
     else if (flag == "--model") o->model = v;
     else if (flag == "--batch") {
       ok = ToInt(v, 0, 1 << 20, &n);

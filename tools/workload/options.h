@@ -41,6 +41,7 @@ struct Options {
   // Output.
   bool samples = false;        // per-unit arrays in the JSON
   bool trace = false;          // device trace summary (simulated device only)
+  std::string trace_dump;      // --trace-dump FILE: every device trace event, one per line
   double timeout_s = 60;       // longest wait for any one completion
   bool wait_yield = false;     // --wait yield: poll + sched_yield instead of hsa_signal_wait
 };
