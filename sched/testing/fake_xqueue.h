@@ -34,6 +34,7 @@ class FakeXQueue : public xq::XQueue {
     }
   }
   bool suspended() const override { return suspended_.load(); }
+  void SetThrottled(bool throttled) override { throttled_.store(throttled); }
   void Pump() override {}
   bool HasRunnableWork() const override { return runnable_.load(); }
   bool HoldsSignalProducer(hsa_signal_t signal) const override {
@@ -58,6 +59,7 @@ class FakeXQueue : public xq::XQueue {
 
   // Test controls.
   void set_runnable(bool r) { runnable_.store(r); }
+  bool throttled() const { return throttled_.load(); }
   void set_held(uint64_t h) { held_.store(h); }
   void set_in_flight(uint64_t n) { in_flight_.store(n); }
   // Barrier dependency: this queue waits on signal `handle` (0: none) / produces `handle`.
@@ -71,6 +73,7 @@ class FakeXQueue : public xq::XQueue {
  private:
   levels::LeverKind lever_;
   std::atomic<bool> suspended_{false};
+  std::atomic<bool> throttled_{true};  // as an XQueue starts
   std::atomic<bool> runnable_{true};
   std::atomic<uint64_t> held_{0};
   std::atomic<uint64_t> in_flight_{0};

@@ -32,8 +32,10 @@ TEST(ConfigTest, DefaultsWithEmptyEnvironment) {
 TEST(ConfigTest, ValidValuesAreTaken) {
   Config c = Parse({{"HSAPREEMPT_PRIORITY", "90"}, {"HSAPREEMPT_LEVEL", "2"},
                     {"HSAPREEMPT_POLICY", "weighted"}, {"HSAPREEMPT_THRESHOLD", "4"},
-                    {"HSAPREEMPT_BATCH", "2"}, {"HSAPREEMPT_LOG_LEVEL", "DEBUG"}});
+                    {"HSAPREEMPT_BATCH", "2"}, {"HSAPREEMPT_LOG_LEVEL", "DEBUG"},
+                    {"HSAPREEMPT_THROTTLE", "always"}});
   EXPECT_TRUE(c.problems.empty());
+  EXPECT_TRUE(c.throttle_always);
   EXPECT_EQ(c.priority, 90);
   EXPECT_EQ(c.level, LevelChoice::kLevel2);
   EXPECT_EQ(c.policy, PolicyChoice::kWeighted);
@@ -46,8 +48,10 @@ TEST(ConfigTest, ValidValuesAreTaken) {
 TEST(ConfigTest, BadValuesGiveOneProblemEachAndKeepDefaults) {
   Config c = Parse({{"HSAPREEMPT_PRIORITY", "100"}, {"HSAPREEMPT_THRESHOLD", "0"},
                     {"HSAPREEMPT_LEVEL", "3"}, {"HSAPREEMPT_ENABLE", "yes"},
-                    {"HSAPREEMPT_WEIGHT", "12abc"}, {"HSAPREEMPT_BOARD", "../etc"}});
-  EXPECT_EQ(c.problems.size(), 6u);
+                    {"HSAPREEMPT_WEIGHT", "12abc"}, {"HSAPREEMPT_BOARD", "../etc"},
+                    {"HSAPREEMPT_THROTTLE", "never"}});
+  EXPECT_EQ(c.problems.size(), 7u);
+  EXPECT_FALSE(c.throttle_always);
   EXPECT_EQ(c.priority, 50);
   EXPECT_EQ(c.threshold, 16u);
   EXPECT_EQ(c.level, LevelChoice::kAuto);

@@ -56,6 +56,37 @@ TEST(PriorityPolicyTest, BusyMayPreemptOnlyWhenALowerQueueExists) {
   EXPECT_FALSE(p->BusyMayPreempt(qs, 2));
 }
 
+std::vector<bool> Throttle(PolicyChoice c, const std::vector<QueueView>& qs) {
+  Decision d;
+  MakePolicy(c)->Decide(qs, 0, &d);
+  EXPECT_EQ(d.throttle.size(), qs.size());
+  return d.throttle;
+}
+
+TEST(PriorityPolicyTest, OnlyQueuesWithAHigherQueueOnTheBoardAreThrottled) {
+  // Idle or busy, a higher queue may preempt: the lower ones keep Level-1's bound.
+  EXPECT_EQ(Throttle(PolicyChoice::kPriority, {Q(1, 90, false), Q(2, 50, true), Q(3, 90, true)}),
+            (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(Throttle(PolicyChoice::kPriority, {Q(1, 10, true)}), (std::vector<bool>{false}));
+  EXPECT_EQ(Throttle(PolicyChoice::kPriority, {Q(1, 60, true), Q(2, 60, false)}),
+            (std::vector<bool>{false, false}));
+}
+
+TEST(WeightedPolicyTest, EveryQueueIsThrottledOnlyWhenItHasCompany) {
+  EXPECT_EQ(Throttle(PolicyChoice::kWeighted, {Q(1, 50, true)}), (std::vector<bool>{false}));
+  EXPECT_EQ(Throttle(PolicyChoice::kWeighted, {Q(1, 50, true), Q(2, 50, false)}),
+            (std::vector<bool>{true, true}));
+}
+
+TEST(EdfPolicyTest, ThrottledWhileAnotherQueueHasADeadline) {
+  EXPECT_EQ(Throttle(PolicyChoice::kEdf, {Q(1, 50, true, 1, 1000), Q(2, 50, true)}),
+            (std::vector<bool>{false, true}));
+  EXPECT_EQ(Throttle(PolicyChoice::kEdf, {Q(1, 50, true, 1, 1000), Q(2, 50, true, 1, 500)}),
+            (std::vector<bool>{true, true}));
+  EXPECT_EQ(Throttle(PolicyChoice::kEdf, {Q(1, 50, true), Q(2, 50, true)}),
+            (std::vector<bool>{false, false}));
+}
+
 TEST(EdfPolicyTest, EarliestAbsoluteDeadlineRunsOthersSuspended) {
   // q1: busy since 0 with 10 ms -> deadline 10 ms; q2: busy since 2 ms with 5 ms -> 7 ms.
   auto s = Decide(PolicyChoice::kEdf, {Q(1, 50, true, 1, 10000, 0),

@@ -57,6 +57,38 @@ TEST_P(SchedulerTest, HighQueueWithWorkSuspendsLowOneUntilIdle) {
   s->Stop();
 }
 
+TEST_P(SchedulerTest, LevelOneBoundOnlyOnQueuesSomethingCanPreempt) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), GetParam()), 0).ok());
+  FakeXQueue high, low;
+  s->AddQueue(&low, Prio(10));
+  EXPECT_TRUE(WaitFor([&] { return !low.throttled(); })) << "alone: nothing can preempt it";
+  s->AddQueue(&high, Prio(90));  // idle, but it may become busy at any time
+  EXPECT_TRUE(WaitFor([&] { return low.throttled(); }));
+  EXPECT_TRUE(WaitFor([&] { return !high.throttled(); }));
+  s->RemoveQueue(&high);
+  EXPECT_TRUE(WaitFor([&] { return !low.throttled(); }));
+  s->RemoveQueue(&low);
+  s->Stop();
+}
+
+TEST(SchedulerThrottleTest, AlwaysKeepsTheBoundAndStopLiftsIt) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  common::Config c = TestConfig(n.name(), false);
+  c.throttle_always = true;
+  ASSERT_TRUE(s->Start(c, 0).ok());
+  FakeXQueue q;
+  s->AddQueue(&q, Prio(50));
+  s->OnBusy(&q);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_TRUE(q.throttled());
+  s->Stop();
+  EXPECT_FALSE(q.throttled()) << "nothing schedules it after Stop";
+  s->RemoveQueue(&q);
+}
+
 TEST_P(SchedulerTest, QueueBlockedOnABarrierHoldsNobody) {
   ScopedBoardName n;
   auto s = NewScheduler();

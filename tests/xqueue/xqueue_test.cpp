@@ -122,6 +122,28 @@ TEST(XQueueTest, UnthrottledQueueForwardsAllAtOnceWithFewMarkers) {
   EXPECT_LE(rig.xq->stats().markers, 500u / 8 + 10);
 }
 
+TEST(XQueueTest, LiftingTheThrottleForwardsHeldPacketsAndDropsBatchMarkers) {
+  Rig rig(1024, 1024, 1024, Opts(16, 8));
+  for (int i = 0; i < 200; ++i) ASSERT_NE(rig.Kernel(50'000'000), UINT64_MAX);
+  // Throttled (the default): at most a threshold's worth reaches the ring.
+  EXPECT_LE(rig.xq->stats().forwarded, 16u);
+  EXPECT_GT(rig.xq->stats().held, 100u);
+  const uint64_t markers_before = rig.xq->stats().markers;
+  rig.xq->SetThrottled(false);
+  EXPECT_EQ(rig.xq->stats().held, 0u) << "lifting the bound forwards what was held";
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.max_in_flight.load() > 100; }));
+  for (int i = 0; i < 200; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  EXPECT_EQ(rig.xq->stats().held, 0u);
+  // Unthrottled, the submission path adds no per-batch markers (only the pump's tail markers).
+  EXPECT_LE(rig.xq->stats().markers - markers_before, 2u);
+  // Bound back on: new packets wait for room again.
+  rig.xq->SetThrottled(true);
+  for (int i = 0; i < 64; ++i) ASSERT_NE(rig.Kernel(0), UINT64_MAX);
+  EXPECT_GT(rig.xq->stats().held, 0u);
+  ASSERT_TRUE(rig.xq->Drain(30 * kSecond).ok());
+  EXPECT_EQ(rig.cp.order_errors.load(), 0u);
+}
+
 TEST(XQueueTest, MarkerOverheadIsAboutOnePerBatch) {
   Rig rig(256, 256, 64, Opts(4096, 8));
   uint64_t t0 = common::MonotonicRawNs();
