@@ -303,8 +303,9 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
   // the device starts it when they have ended, at the modelled time (as the real CP, which has
   // fetched it and waits in hardware), not when this thread wakes up to notice their ends.
   bool device_barrier = false;
+  // The same holds for a barrier packet the CP completes itself (Level-1's markers, HIP's event
+  // barriers): it is queued on the device as a cp_only entry.
   if (barrier && !q.inflight.empty()) {
-    if (type != HSA_PACKET_TYPE_KERNEL_DISPATCH) return Fetch::kBlocked;
     for (const InflightPacket& p : q.inflight) {
       if (p.handle == 0 && !p.done) return Fetch::kBlocked;
     }
@@ -370,7 +371,18 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
     if (dep_time == 0 && q.dep_waited) dep_time = NowNs();  // seen met just now
     uint64_t t = std::max({q.seen_ns, dep_end, dep_time, q.last_launch_ns}) +
                  prm.cp_dispatch_ns;
-    f.local_end = t;
+    if (device_barrier) {
+      // Behind device dispatches: the device completes it when they have ended (+ CP cost).
+      KernelWork work;
+      work.packet_index = q.fetch;
+      work.cp_only = true;
+      work.barrier = true;
+      work.barrier_gap_ns = prm.cp_dispatch_ns;
+      f.handle = dev.Launch(q.cfg.slot, work, t);
+      if (f.handle == 0) return Fetch::kBlocked;  // device dispatch table full: retry
+    } else {
+      f.local_end = t;
+    }
     q.last_launch_ns = t;
   }
   q.inflight.push_back(f);

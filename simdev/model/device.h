@@ -45,6 +45,10 @@ struct KernelWork {
   // the CP may hand over a barrier packet before its predecessors end, as the real CP fetches it.
   bool barrier = false;
   uint64_t barrier_gap_ns = 0;
+  // A packet the CP completes itself (a barrier-AND/OR whose dependencies are met): it takes no
+  // slot and ends when it starts; queued here so a barrier bit on it gates at the modelled time
+  // and later packets of the queue start after it. `workgroups` and `workgroup_ns` are ignored.
+  bool cp_only = false;
 };
 
 // What the device knows about one hardware queue (a copy; see GetQueueInfo()).

@@ -182,13 +182,12 @@ uint64_t Engine::EarliestEvent() const {
   // A head that becomes ready later (launched ahead of time, or a barrier's gap after its
   // predecessor's end) is an event when it could start then: its queue runs and a slot is free.
   // A head ready now but without room starts at the next slot-freeing event instead.
-  if (s_->free_count > 0) {
-    for (uint32_t k = 0; k < s_->queue_count; ++k) {
-      const QueueEntry& q = s_->queues[s_->queue_dense[k]];
-      if (q.fifo_head < 0 || !q.runnable.load(std::memory_order_relaxed)) continue;
-      uint64_t r = HeadReadyAt(q);
-      if (r > s_->now && r < e) e = r;
-    }
+  for (uint32_t k = 0; k < s_->queue_count; ++k) {
+    const QueueEntry& q = s_->queues[s_->queue_dense[k]];
+    if (q.fifo_head < 0 || !q.runnable.load(std::memory_order_relaxed)) continue;
+    if (s_->free_count == 0 && !s_->dispatches[q.fifo_head].cp_only) continue;
+    uint64_t r = HeadReadyAt(q);
+    if (r > s_->now && r < e) e = r;
   }
   return e;
 }
@@ -285,7 +284,7 @@ bool Engine::RefillRound(uint64_t t) {
     if (!q.runnable.load(std::memory_order_relaxed)) continue;
     if (q.saved_head >= 0) {
       items[count++] = {qi, q.saved_head, s_->batches[q.saved_head].wgs, -1, 0};
-    } else if (q.fifo_head >= 0 && HeadReadyAt(q) <= t) {
+    } else if (q.fifo_head >= 0 && !s_->dispatches[q.fifo_head].cp_only && HeadReadyAt(q) <= t) {
       items[count++] = {qi, -1, s_->dispatches[q.fifo_head].pending_wgs, -1, 0};
     }
   }
@@ -403,11 +402,37 @@ bool Engine::RefillRound(uint64_t t) {
   return started;
 }
 
+// Completes every cp_only entry at the head of a runnable queue that is ready at t (they need no
+// slot). Returns true if any did.
+bool Engine::StartCpOnlyHeads(uint64_t t) {
+  bool any = false;
+  for (uint32_t k = 0; k < s_->queue_count; ++k) {
+    QueueEntry& q = s_->queues[s_->queue_dense[k]];
+    if (!q.runnable.load(std::memory_order_relaxed)) continue;
+    while (q.fifo_head >= 0 && s_->dispatches[q.fifo_head].cp_only && HeadReadyAt(q) <= t) {
+      DispatchEntry& d = s_->dispatches[q.fifo_head];
+      d.started = d.ended = 1;
+      d.start_ns = d.end_ns = t;
+      q.last_end_ns = std::max(q.last_end_ns, t);
+      q.fifo_head = d.next;
+      if (q.fifo_head < 0) q.fifo_tail = -1;
+      d.next = -1;
+      any = true;
+    }
+  }
+  if (any) changed_ = true;
+  return any;
+}
+
 void Engine::Refill(uint64_t t) {
   if (t < s_->paused_until || s_->queue_count == 0) return;
   // Rounds until nothing more starts (a queue whose head dispatch got all its workgroups started
-  // may start its next one in the next round). The cursor rotates who gets a round's remainder.
-  while (s_->free_count > 0 && RefillRound(t)) {
+  // may start its next one in the next round; a cp_only head completes and uncovers the next).
+  // The cursor rotates who gets a round's remainder.
+  for (;;) {
+    bool cp = StartCpOnlyHeads(t);
+    if (s_->free_count > 0 && RefillRound(t)) continue;
+    if (!cp) break;
   }
   s_->rr_cursor = s_->queue_count > 0 ? (s_->rr_cursor + 1) % s_->queue_count : 0;
 }
@@ -430,11 +455,11 @@ uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
   d.seq = s_->dispatch_seq;
   d.queue = slot;
   d.next = -1;
-  d.pending_wgs = work.workgroups == 0 ? 1 : work.workgroups;
+  d.pending_wgs = work.cp_only ? 0 : work.workgroups == 0 ? 1 : work.workgroups;
   d.outstanding_wgs = 0;
   d.started = d.ended = 0;
   d.barrier = work.barrier ? 1 : 0;
-  d.reserved = 0;
+  d.cp_only = work.cp_only ? 1 : 0;
   d.ready_ns = std::max(t, not_before);
   d.gap_ns = work.barrier_gap_ns;
   d.workgroup_ns = work.workgroup_ns;

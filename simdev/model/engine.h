@@ -15,7 +15,8 @@
 // - A dispatch starts no earlier than the `not_before` it was launched with (the model is not
 //   advanced to it: the start is an event at that time) and after every earlier dispatch of its
 //   queue started (launch order). A barrier-bit dispatch also waits until every earlier dispatch
-//   of its queue has ended, and starts barrier_gap_ns after the last end.
+//   of its queue has ended, and starts barrier_gap_ns after the last end. A cp_only entry (a
+//   packet the CP completes itself) follows the same rules, takes no slot and ends as it starts.
 // - Times passed in are clamped to the model time (the model never goes back).
 //
 // Not thread-safe: the caller holds the device lock.
@@ -76,6 +77,7 @@ class Engine {
   void ProcessEventsAt(uint64_t t);
   void Refill(uint64_t t);
   bool RefillRound(uint64_t t);
+  bool StartCpOnlyHeads(uint64_t t);
   uint32_t AvailableFor(const QueueEntry& q) const;
   int NewBatch();
   void FreeBatch(int b);

@@ -257,7 +257,7 @@ void Engine::Repair() {
     if (x.in_use && ValidSlot(x.queue)) {
       x.outstanding_wgs = 0;
       if (x.started && !x.ended) ++s_->queues[x.queue].started_unended;
-      if (x.pending_wgs > 0) pending.push_back(d);
+      if (x.pending_wgs > 0 || (x.cp_only && !x.started)) pending.push_back(d);
     } else {
       FreeDispatch(d);
     }

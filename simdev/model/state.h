@@ -78,7 +78,7 @@ struct DispatchEntry {
   uint32_t started;
   uint32_t ended;
   uint32_t barrier;   // AQL barrier bit: starts only after every earlier dispatch ended + gap_ns
-  uint32_t reserved;
+  uint32_t cp_only;   // a packet the CP completes itself (barrier-AND/OR): no workgroups
   uint64_t ready_ns;  // earliest start (when the CP has processed the packet)
   uint64_t gap_ns;    // barrier: CP time from the last end to this start
   uint64_t workgroup_ns;

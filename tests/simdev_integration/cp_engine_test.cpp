@@ -185,6 +185,28 @@ TEST_F(CpEngineTest, BarrierBitDispatchIsHandedToTheDeviceWithItsGate) {
   EXPECT_GE(dev_.launched[1].not_before, before + 2 * 2000) << "one CP cost per packet";
 }
 
+TEST_F(CpEngineTest, BarrierPacketWithBarrierBitBehindDispatchesIsQueuedOnTheDevice) {
+  // Level-1's marker: a barrier-AND with the barrier bit and no dependency, behind a dispatch.
+  Dispatch(1000, false, nullptr, nullptr);
+  uint64_t idx = BarrierAnd(nullptr, &signals_[0]);
+  uint16_t h = static_cast<uint16_t>((HSA_PACKET_TYPE_BARRIER_AND << HSA_PACKET_HEADER_TYPE) |
+                                     (1 << HSA_PACKET_HEADER_BARRIER));
+  __atomic_store_n(reinterpret_cast<uint16_t*>(q_.cfg.ring + (idx % kSlots) * 64), h,
+                   __ATOMIC_RELEASE);
+  Step();
+  ASSERT_EQ(dev_.launched.size(), 2u);
+  EXPECT_TRUE(dev_.launched[1].work.cp_only);
+  EXPECT_TRUE(dev_.launched[1].work.barrier);
+  // The device reports both ended: the marker's signal carries the device's time.
+  uint64_t t = NowNs();
+  dev_.ended[1] = DispatchTimes{t, t + 10};
+  dev_.ended[2] = DispatchTimes{t + 2010, t + 2010};
+  Step();
+  EXPECT_EQ(signals_[0].value, 0);
+  EXPECT_EQ(signals_[0].end_ts, t + 2010);
+  EXPECT_EQ(read_, 2u);
+}
+
 TEST_F(CpEngineTest, BarrierBitBehindAnUnfinishedCpPacketWaitsForIt) {
   // A barrier-AND the CP completes itself (its dependency met, its CP cost not yet elapsed) is
   // not known to the device: a barrier-bit dispatch behind it waits in the CP until it is done.

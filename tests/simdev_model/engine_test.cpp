@@ -124,6 +124,39 @@ TEST_F(EngineTest, BarrierOfASuspendedQueueWaitsForItsSavedPredecessor) {
   EXPECT_EQ(tb.start_ns, ta.end_ns + 5);
 }
 
+TEST_F(EngineTest, CpOnlyBarrierEndsAtItsGateWithoutASlotAndOrdersWhatFollows) {
+  Reset(1, 1);  // one slot, held by the running dispatch
+  int q = Queue(1);
+  engine_->AdvanceTo(kStart);
+  uint64_t a = LaunchAhead(q, 1, 1000, kStart, false);
+  KernelWork marker;
+  marker.cp_only = true;
+  marker.barrier = true;
+  marker.barrier_gap_ns = 5;
+  uint64_t m = engine_->Launch(q, marker, kStart + 1);
+  uint64_t b = LaunchAhead(q, 1, 100, kStart + 2, false);  // no barrier bit, still after the marker
+  DispatchTimes tm = Finish(m);
+  EXPECT_EQ(tm.start_ns, kStart + 1005);
+  EXPECT_EQ(tm.end_ns, kStart + 1005);
+  EXPECT_EQ(Finish(a).end_ns, kStart + 1000);
+  EXPECT_EQ(Finish(b).start_ns, kStart + 1005);
+  EXPECT_EQ(state_->free_count, state_->total_slots);
+}
+
+TEST_F(EngineTest, CpOnlyEntryOfAnInactiveQueueWaitsUntilItRunsAgain) {
+  int q = Queue(1);
+  engine_->AdvanceTo(kStart);
+  ASSERT_EQ(engine_->SetActive(q, false, kStart), 0);
+  KernelWork marker;
+  marker.cp_only = true;
+  uint64_t m = engine_->Launch(q, marker, kStart + 10);
+  DispatchTimes t;
+  EXPECT_FALSE(engine_->Poll(m, kStart + 5000, &t));
+  ASSERT_EQ(engine_->SetActive(q, true, kStart + 6000), 0);
+  t = Finish(m);
+  EXPECT_EQ(t.end_ns, kStart + 6000 + kRunlist);
+}
+
 TEST_F(EngineTest, SlotsPerCuMultiplySlots) {
   Reset(4, 2);
   int q = Queue(1);
