@@ -484,8 +484,11 @@ uint64_t SchedulerImpl::Evaluate() {
     BoardQueue* e = lq->entry.load();
     const bool want = decision_.suspend[i];
     const bool work = views_[i].has_work;
+    // A queue on a working hardware lever needs no in-flight bound: the lever preempts what is in
+    // flight (CWSR). If the lever fails, lever_kind() becomes kNone and the bound comes back.
+    const bool policy_throttle = i >= decision_.throttle.size() || decision_.throttle[i];
     const bool throttle =
-        throttle_always_ || i >= decision_.throttle.size() || decision_.throttle[i];
+        throttle_always_ || (policy_throttle && !IsHardwareLever(q->lever_kind()));
     if (throttle != lq->applied_throttle) {
       q->SetThrottled(throttle);
       lq->applied_throttle = throttle;

@@ -73,6 +73,22 @@ TEST_P(SchedulerTest, LevelOneBoundOnlyOnQueuesSomethingCanPreempt) {
   s->Stop();
 }
 
+TEST(SchedulerThrottleTest, QueueOnAHardwareLeverIsNeverThrottled) {
+  ScopedBoardName n;
+  auto s = NewScheduler();
+  ASSERT_TRUE(s->Start(TestConfig(n.name(), false), 0).ok());
+  FakeXQueue high, low_l2(levels::LeverKind::kUpdateQueue), low_l1;
+  s->AddQueue(&high, Prio(90));
+  s->AddQueue(&low_l2, Prio(10));
+  s->AddQueue(&low_l1, Prio(10));
+  EXPECT_TRUE(WaitFor([&] { return !low_l2.throttled() && low_l1.throttled(); }))
+      << "the lever preempts in-flight work; Level-1 needs the bound";
+  s->RemoveQueue(&high);
+  s->RemoveQueue(&low_l2);
+  s->RemoveQueue(&low_l1);
+  s->Stop();
+}
+
 TEST(SchedulerThrottleTest, AlwaysKeepsTheBoundAndStopLiftsIt) {
   ScopedBoardName n;
   auto s = NewScheduler();
