@@ -45,12 +45,8 @@ std::string SimDescribe() {
   return text ? text : "";
 }
 
-TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
-  TraceSummary s;
-  using Fn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
-  auto read = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
-  if (!read) return s;
-  s.available = true;
+struct TraceCollector::State {
+  using ReadFn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
   struct Key {
     uint32_t pid, queue;
     uint64_t dispatch;
@@ -58,32 +54,57 @@ TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
       return std::tie(pid, queue, dispatch) < std::tie(o.pid, o.queue, o.dispatch);
     }
   };
+  uint32_t pid = 0;
+  uint64_t since_ns = 0;
+  ReadFn read = nullptr;
+  uint64_t cursor = 0;
+  bool started = false;
+  TraceSummary s;
   std::map<Key, uint64_t> starts;
   std::map<std::pair<uint32_t, uint32_t>, std::vector<Interval>> per_queue;
   std::vector<Interval> all;
-  std::vector<hsapreempt_sim_event> buf(4096);
-  uint64_t cursor = 0;
+  std::vector<hsapreempt_sim_event> buf = std::vector<hsapreempt_sim_event>(4096);
+};
+
+TraceCollector::TraceCollector(uint32_t pid, uint64_t since_ns) : st_(new State) {
+  st_->pid = pid;
+  st_->since_ns = since_ns;
+  st_->read = reinterpret_cast<State::ReadFn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+  st_->s.available = st_->read != nullptr;
+}
+
+TraceCollector::~TraceCollector() { delete st_; }
+
+void TraceCollector::Poll() {
+  State& st = *st_;
+  if (!st.read) return;
+  TraceSummary& s = st.s;
   for (int guard = 0; guard < 100000; ++guard) {  // the ring is finite; never loop forever
-    size_t n = read(&cursor, buf.data(), buf.size());
+    const uint64_t before = st.cursor;
+    size_t n = st.read(&st.cursor, st.buf.data(), st.buf.size());
+    // The device skips a reader that fell behind to its oldest event: what was skipped is lost
+    // (the first read starts at the oldest event on purpose).
+    if (st.started && st.cursor - n > before) s.lost_events += st.cursor - n - before;
+    st.started = true;
     if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
-      const auto& e = buf[i];
-      if ((pid && e.pid != pid) || e.time_ns < since_ns) continue;
+      const auto& e = st.buf[i];
+      if ((st.pid && e.pid != st.pid) || e.time_ns < st.since_ns) continue;
       if (s.events == 0) s.first_ns = e.time_ns;
       s.last_ns = std::max(s.last_ns, e.time_ns);
       ++s.events;
-      Key key{e.pid, e.queue_id, e.dispatch};
+      State::Key key{e.pid, e.queue_id, e.dispatch};
       switch (e.kind) {
-        case HSAPREEMPT_SIM_EV_DISPATCH_START: starts[key] = e.time_ns; break;
+        case HSAPREEMPT_SIM_EV_DISPATCH_START: st.starts[key] = e.time_ns; break;
         case HSAPREEMPT_SIM_EV_DISPATCH_END: {
           auto& q = s.queues[{e.pid, e.queue_id}];
           ++q.dispatches;
-          auto it = starts.find(key);
-          if (it != starts.end()) {
+          auto it = st.starts.find(key);
+          if (it != st.starts.end()) {
             Interval iv{it->second, std::max(it->second, e.time_ns)};
-            per_queue[{e.pid, e.queue_id}].push_back(iv);
-            all.push_back(iv);
-            starts.erase(it);
+            st.per_queue[{e.pid, e.queue_id}].push_back(iv);
+            st.all.push_back(iv);
+            st.starts.erase(it);
           }
           break;
         }
@@ -95,9 +116,19 @@ TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
       }
     }
   }
-  for (auto& [key, intervals] : per_queue) s.queues[key].busy_ns = UnionLength(&intervals);
-  s.device_busy_ns = UnionLength(&all);
-  return s;
+}
+
+TraceSummary TraceCollector::Finish() {
+  Poll();
+  State& st = *st_;
+  for (auto& [key, intervals] : st.per_queue) st.s.queues[key].busy_ns = UnionLength(&intervals);
+  st.s.device_busy_ns = UnionLength(&st.all);
+  return st.s;
+}
+
+TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
+  TraceCollector c(pid, since_ns);
+  return c.Finish();
 }
 
 bool DumpTrace(const std::string& path, std::string* error) {
@@ -143,6 +174,7 @@ void WriteTraceSummary(const TraceSummary& s, json::Writer* w) {
   w->Field("preemptions", s.preemptions);
   w->Field("restores", s.restores);
   w->Field("queue_errors", s.queue_errors);
+  w->Field("lost_events", s.lost_events);
   w->Key("queues").BeginArray();
   for (const auto& [key, q] : s.queues) {
     w->BeginObject();

@@ -29,11 +29,30 @@ struct TraceSummary {
   uint64_t first_ns = 0, last_ns = 0;
   uint64_t device_busy_ns = 0;    // union of every dispatch interval read
   uint64_t runlist_updates = 0, preemptions = 0, restores = 0, queue_errors = 0;
+  uint64_t lost_events = 0;       // dropped by the ring before they were read (counts are low)
   std::map<std::pair<uint32_t, uint32_t>, QueueActivity> queues;  // (pid, KFD queue id)
 };
 
 // Reads the whole device trace still held (events at or after since_ns; pid 0 = every process).
 TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);
+
+// Accumulates the trace while a run goes on: the device keeps only the newest 65536 events (about
+// one second of a stream of short kernels), so a summary read once at the end would miss the
+// start. Call Poll() often enough (e.g. every 100 ms) and Finish() once. Events the ring dropped
+// before they were read are counted in `lost_events`. Poll() and Finish() from one thread.
+class TraceCollector {
+ public:
+  TraceCollector(uint32_t pid, uint64_t since_ns);
+  ~TraceCollector();
+  TraceCollector(const TraceCollector&) = delete;
+  TraceCollector& operator=(const TraceCollector&) = delete;
+  void Poll();
+  TraceSummary Finish();
+
+ private:
+  struct State;
+  State* st_;
+};
 
 // Writes every event still held in the device trace (all processes) to `path`, one per line:
 // "time_ns pid queue kind dispatch value" (kind names as in sim_device.h without the prefix).

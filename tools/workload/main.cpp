@@ -4,6 +4,8 @@
 // as one line. Exit status: 0 ok, 1 failed, 2 usage.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -137,6 +139,18 @@ int Run(const Options& o) {
 
   std::vector<StreamResult> results(queues.size());
   uint64_t t0 = ts::SystemTimestampNs(sys) + 2000000;  // 2 ms for every thread to be ready
+  // The device trace ring holds about a second of short kernels: read it as the run goes.
+  tools::TraceCollector collector(static_cast<uint32_t>(getpid()), 0);
+  std::atomic<bool> streams_done{false};
+  std::thread trace_thread;
+  if (o.trace) {
+    trace_thread = std::thread([&] {
+      while (!streams_done.load()) {
+        collector.Poll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
   if (error.empty()) {
     std::vector<std::thread> threads;
     for (size_t i = 0; i < queues.size(); ++i) {
@@ -151,8 +165,10 @@ int Run(const Options& o) {
       if (!r.ok && error.empty()) error = r.error;
     }
   }
+  streams_done.store(true);
+  if (trace_thread.joinable()) trace_thread.join();
   tools::TraceSummary trace;
-  if (o.trace) trace = tools::ReadTraceSummary(static_cast<uint32_t>(getpid()), 0);
+  if (o.trace) trace = collector.Finish();
   if (!o.trace_dump.empty()) {
     std::string dump_error;
     if (!tools::DumpTrace(o.trace_dump, &dump_error)) std::fprintf(stderr, "hsapreempt-workload: %s\n", dump_error.c_str());
