@@ -5,6 +5,11 @@
 
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <condition_variable>
@@ -39,6 +44,12 @@ uint64_t PollIntervalNs(uint64_t idle_ns) {
   if (idle_ns < 2'000'000'000) return 100'000;    // quiet: 100 us
   return 1'000'000;                               // idle: 1 ms
 }
+
+// Nice value asked for the CP thread (see Run).
+constexpr int kCpNice = -10;
+
+// Doorbell poll while the process has work on the device (see Run).
+constexpr uint64_t kBusyPollNs = 200'000;
 
 }  // namespace
 
@@ -94,6 +105,12 @@ int Cp::RemoveAll(int* slots, int max) {
 void Cp::Run() {
   prctl(PR_SET_NAME, "hsapreempt-cp", 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);  // wake on time: completions are polled at their end
+  // The CP is hardware on a real GPU: it never waits behind the host's threads. Here it is a host
+  // thread, so ask for a larger CFS share (nice -10), or a waking CP can wait a whole time slice
+  // (1-4 ms on 2 cores) behind the application's own threads. Needs CAP_SYS_NICE; without it the
+  // thread keeps its priority (docs/simdev.md: host effects).
+  errno = 0;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kCpNice) != 0) errno = 0;
   State* s = state_;  // a fork child gets a new State and a new thread; this one stays ours
   Device* dev = GetDevice();
   if (dev == nullptr) return;
@@ -118,6 +135,10 @@ void Cp::Run() {
     }
     if (progress) last_activity = now;
     uint64_t poll = PollIntervalNs(now - last_activity);
+    // With work on the device the CP wakes at every modelled event of it anyway (starts, ends,
+    // CP-completed packets), and fetches new packets then: a doorbell poll on top needs no spin
+    // and no 20 us tier (it cost a busy process's CP thread half a core on 2 cores).
+    if (busy) poll = std::max(poll, kBusyPollNs);
     uint64_t deadline = now + poll;
     if (busy) deadline = std::min({deadline, next_local, dev->NextEventTime(now)});
     if (poll == 0 || deadline <= NowNs()) {

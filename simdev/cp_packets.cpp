@@ -328,6 +328,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
       uint64_t not_before = std::max({q.seen_ns, dep_end, q.last_launch_ns}) + prm.cp_dispatch_ns;
       f.handle = dev.Launch(q.cfg.slot, work, not_before);
       if (f.handle == 0) return Fetch::kBlocked;  // device dispatch table full: retry
+      f.gated = device_barrier;
       q.last_launch_ns = not_before;
       break;
     }
@@ -380,6 +381,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
       work.barrier_gap_ns = prm.cp_dispatch_ns;
       f.handle = dev.Launch(q.cfg.slot, work, t);
       if (f.handle == 0) return Fetch::kBlocked;  // device dispatch table full: retry
+      f.gated = true;
     } else {
       f.local_end = t;
     }
@@ -446,14 +448,22 @@ void ScanArrivals(CpQueue& q, uint64_t write) {
 
 bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uint64_t* next_local) {
   bool progress = false;
-  // 1. Which packets ended.
+  // 1. Which packets ended. A gated packet behind one that has not ended cannot have started, nor
+  // can anything behind it (the device starts a queue's packets in order): stop there, so a long
+  // pass handed over at once costs one poll per iteration, not one per packet.
+  bool unended = false;
   for (InflightPacket& f : q.inflight) {
     if (f.done) continue;
+    if (f.gated && unended) break;
     if (f.handle != 0) {
-      if (!dev.Poll(f.handle, now, &f.times)) continue;
+      if (!dev.Poll(f.handle, now, &f.times)) {
+        unended = true;
+        continue;
+      }
     } else {
       if (now < f.local_end) {
         *next_local = std::min(*next_local, f.local_end);
+        unended = true;
         continue;
       }
       f.times.start_ns = f.times.end_ns = f.local_end;

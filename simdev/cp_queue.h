@@ -24,6 +24,7 @@ struct InflightPacket {
   uint64_t handle = 0;       // device dispatch; 0 for packets the CP completes itself
   uint64_t local_end = 0;    // CP-completed packets: completion time
   uint64_t signal = 0;       // completion signal handle (amd_signal_t*), 0 if none
+  bool gated = false;         // on the device behind a barrier gate (KernelWork::barrier)
   bool done = false;
   bool signalled = false;    // effects applied and completion signal written
   DispatchTimes times;
