@@ -118,7 +118,7 @@ std::string Num(double v) { return report::Format("%g", v); }
 double ProbeRate(double d_ms) { return std::min(100.0, std::max(10.0, 250.0 / d_ms)); }
 
 std::vector<std::string> LowArgs(double d_ms, double seconds) {
-  return {"spin", "--duration-us", Num(d_ms * 1000), "--seconds", Num(seconds), "--wait", "yield",
+  return {"spin", "--duration-us", Num(d_ms * 1000), "--seconds", Num(seconds), "--wait", "sleep",
           "--priority", "low", "--samples", "--warmup", "0", "--timeout-s", "30"};
 }
 
@@ -164,7 +164,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(o.probes + 1),
                 "--warmup", "1", "--rate", Num(cell->probe_rate), "--arrival", "poisson",
                 "--seed", std::to_string(o.seed), "--priority", "high", "--samples",
-                "--wait", "yield", "--timeout-s", "30"};
+                "--wait", "sleep", "--timeout-s", "30"};
   probe.env = report::ChildEnv(stage, 90);
   probe.delay_s = start_delay_s;
   probe.timeout_s = probe_s + 90;

@@ -131,12 +131,12 @@ double ScaleFor(const Options& o, const char* model, double batch) {
 std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds) {
   return {"replay", "--model", "resnet18", "--batch", "1", "--rate", Num(rate), "--arrival",
           "poisson", "--seconds", Num(seconds), "--scale", Num(ScaleFor(o, "resnet18", 1)), "--samples", "--wait",
-          "yield", "--priority", "high", "--warmup", "1", "--timeout-s", "60"};
+          "sleep", "--priority", "high", "--warmup", "1", "--timeout-s", "60"};
 }
 
 std::vector<std::string> LargeArgs(const Options& o, double batch, double seconds) {
   return {"replay", "--model", "resnet50", "--batch", Num(batch), "--seconds", Num(seconds),
-          "--scale", Num(ScaleFor(o, "resnet50", batch)), "--samples", "--wait", "yield", "--priority", "low",
+          "--scale", Num(ScaleFor(o, "resnet50", batch)), "--samples", "--wait", "sleep", "--priority", "low",
           "--warmup", "0", "--timeout-s", "60"};
 }
 

@@ -360,15 +360,21 @@ void RingDoorbell(hsa_queue_t* queue, uint64_t index) {
 bool WaitSignalBelow(hsa_signal_t signal, hsa_signal_value_t below, double timeout_s,
                      WaitStyle style) {
   const double deadline = NowS() + timeout_s;
-  if (style == WaitStyle::kYield) {
+  if (style == WaitStyle::kYield || style == WaitStyle::kSleep) {
+    const unsigned check_mask = style == WaitStyle::kSleep ? 15 : 1023;
     for (unsigned i = 0;; ++i) {
       hsa_signal_value_t v = hsa_signal_load_scacquire(signal);
       if (v < below) return true;
-      if ((i & 1023) == 1023 && NowS() > deadline) {
+      if ((i & check_mask) == check_mask && NowS() > deadline) {
         last_error = "signal still " + std::to_string(v) + " after " + std::to_string(timeout_s) + " s";
         return false;
       }
-      sched_yield();
+      if (style == WaitStyle::kSleep) {
+        struct timespec ts = {0, 50'000};
+        nanosleep(&ts, nullptr);
+      } else {
+        sched_yield();
+      }
     }
   }
   for (;;) {

@@ -115,7 +115,9 @@ int Run(const Options& o) {
   base.inflight = static_cast<uint32_t>(o.inflight);
   base.barrier = o.barrier;
   base.timeout_s = o.timeout_s;
-  base.wait = o.wait_yield ? ts::WaitStyle::kYield : ts::WaitStyle::kHsaWait;
+  base.wait = o.wait == "yield"   ? ts::WaitStyle::kYield
+              : o.wait == "sleep" ? ts::WaitStyle::kSleep
+                                  : ts::WaitStyle::kHsaWait;
 
   // Queues.
   uint32_t qsize = o.queue_size;
@@ -218,7 +220,7 @@ int Run(const Options& o) {
   w.Key("config").BeginObject();
   w.Field("queues", o.queues).Field("count", o.count).Field("seconds", o.seconds);
   w.Field("rate", o.rate).Field("arrival", o.arrival == Arrival::kPoisson ? "poisson" : "fixed");
-  w.Field("wait", o.wait_yield ? "yield" : "hsa");
+  w.Field("wait", o.wait);
   w.Field("inflight", o.inflight).Field("warmup", o.warmup).Field("barrier", o.barrier);
   w.Field("priority", o.priority.empty() ? "default" : o.priority).Field("seed", o.seed);
   w.Field("queue_size", qsize).Field("kernels_per_unit", static_cast<uint64_t>(base.unit.size()));

@@ -42,7 +42,7 @@ const char* UsageText() {
          "            --kernels-per-unit K (spin)\n"
          "  stream:   --queues N  --count N  --seconds S  --rate R  --arrival fixed|poisson\n"
          "            --inflight K  --warmup N  --priority low|normal|high  --seed N\n"
-         "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield\n"
+         "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield|sleep\n"
          "  replay:   --traces FILE  --model NAME  --batch B  --scale X  --fill-workgroups W\n"
          "  output:   --samples  --trace  --trace-dump FILE\n"
          "Prints one JSON object on stdout (tools/workload/README.md).\n";
@@ -113,8 +113,8 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
       o->queue_size = static_cast<uint32_t>(n);
     } else if (flag == "--timeout-s") ok = ToDouble(v, 0.1, 86400, &o->timeout_s);
     else if (flag == "--wait") {
-      ok = v == "hsa" || v == "yield";
-      o->wait_yield = v == "yield";
+      ok = v == "hsa" || v == "yield" || v == "sleep";
+      o->wait = v;
     } else if (flag == "--traces") o->traces = v;
     else if (flag == "--trace-dump") o->trace_dump = v;
     else if (flag == "--model") o->model = v;

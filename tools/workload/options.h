@@ -43,7 +43,7 @@ struct Options {
   bool trace = false;          // device trace summary (simulated device only)
   std::string trace_dump;      // --trace-dump FILE: every device trace event, one per line
   double timeout_s = 60;       // longest wait for any one completion
-  bool wait_yield = false;     // --wait yield: poll + sched_yield instead of hsa_signal_wait
+  std::string wait = "hsa";    // --wait hsa|yield|sleep (tests/support/hsa_helpers.h WaitStyle)
 };
 
 // Parses argv (without the program name): "<mode> [--flag value]...". On error returns false
