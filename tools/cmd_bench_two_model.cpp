@@ -135,9 +135,15 @@ std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds
 }
 
 std::vector<std::string> LargeArgs(const Options& o, double batch, double seconds) {
-  return {"replay", "--model", "resnet50", "--batch", Num(batch), "--seconds", Num(seconds),
+  std::vector<std::string> a = {"replay", "--model", "resnet50", "--batch", Num(batch), "--seconds", Num(seconds),
           "--scale", Num(ScaleFor(o, "resnet50", batch)), "--samples", "--wait", "sleep", "--priority", "low",
           "--warmup", "0", "--timeout-s", "60"};
+  // A stored calibration also fixes the large model's dispatch granularity it was fitted with.
+  if (o.cal != nullptr && !o.scale_set && o.cal->large_rounds > 1) {
+    a.push_back("--fill-rounds");
+    a.push_back(std::to_string(o.cal->large_rounds));
+  }
+  return a;
 }
 
 report::Stage MakeStage(const std::string& device, Level level, const std::string& policy,

@@ -3,10 +3,10 @@
 // measured figure next to the simulated one with its residual. The procedure (docs/calibration.md):
 //
 //  1. Duration scales, one per traced model, each from that model's own standalone figure:
-//     a replayed pass (--no-barrier, below) takes cp_dispatch_ns + sum(scale * traced us) on an
-//     idle simulated device: the CP launches the packets cp_dispatch_ns apart, long before each
-//     predecessor ends, and each kernel starts when the previous one frees the device. So
-//     scale = (target - cp) / sum. (With the barrier bit it would be kernels x cp.) Targets:
+//     a replayed pass (every packet with the barrier bit, as HIP submits) takes
+//     kernels x cp_dispatch_ns + sum(scale * traced us) on an idle simulated device: each kernel
+//     starts one CP step after its predecessor ends (the device models the barrier at its exact
+//     time, docs/simdev.md). So scale = (target - kernels x cp) / sum. Targets:
 //     ResNet-18 b1: the standalone P99 2.71 ms; ResNet-50 b8: 1/165.9 s; b1024: 1/1.965 s.
 //  2. One interaction parameter, FITTED on case 1 (10 req/s beside batch 8): the large model's
 //     dispatch granularity `rounds` (workgroups per large kernel = rounds x CUs, each workgroup
@@ -15,13 +15,10 @@
 //  3. Case 2 (20 req/s beside batch 1024) is PREDICTED with those values and never used to fit.
 //
 // Runs the children of `bench two-model` (hsapreempt-workload replay, the large model started
-// first, one private simulated device per measurement, no HSA_TOOLS_LIB), with one difference:
-// --no-barrier. With the barrier bit every kernel waits for the simulated CP thread to wake and
-// retire its predecessor, and on a loaded host (load ~15 on 2 cores) that wake-up costs
-// milliseconds per kernel: ResNet-50 b1024 ran at 0.37 it/s instead of the modelled 1.97, and
-// the small model alone had a P50 of 6 s. Without it the CP launches a pass's packets at once
-// and the device serialises them (every kernel fills the device), so a pass's timing is
-// device-side; the one difference is that kernel k+1 may start while k's last workgroups run.
+// first, one private simulated device per measurement, no HSA_TOOLS_LIB), with the barrier bit
+// on every packet as bench two-model. (Until the device modelled the barrier itself, every kernel
+// waited for the simulated CP thread to wake, milliseconds per kernel on a loaded host, and the
+// calibration had to replay without it; docs/calibration.md keeps those results.)
 //
 // --json: {tool:"calibrate", ok, quick, preset, sim, seconds, calibration:{name, preset,
 //   cp_dispatch_ns, scales:[{model,batch,scale,target,from}], rounds, fit:[{rounds, ok, error?,
@@ -111,17 +108,16 @@ std::vector<std::string> ReplayArgs(const std::string& model, int batch, double 
                                     double rate, double seconds, double rounds, uint32_t cus) {
   std::vector<std::string> a = {"replay", "--model", model, "--batch", std::to_string(batch),
                                 "--seconds", Num(seconds), "--scale", Num(scale), "--samples",
-                                "--wait", "yield", "--timeout-s", "60", "--no-barrier"};
+                                "--wait", "sleep", "--timeout-s", "60"};
   if (rate > 0) {
     for (const char* s : {"--rate", "--arrival", "poisson", "--priority", "high", "--warmup", "1"}) {
       a.push_back(s);
       if (std::string(s) == "--rate") a.push_back(Num(rate));
     }
   } else {
-    // Closed loop, one pass at a time: every iteration waits for this host to see the completion
-    // and resubmit, a host cost (batch 8 alone: 106 it/s of a modelled 166 on the loaded
-    // machine). Two passes in flight would hide it, but with --no-barrier the workload's clock
-    // check then fails (device end after the host saw the completion, ~0.4 ms skew).
+    // Closed loop, one pass at a time, as bench two-model: every iteration waits for this host to
+    // see the completion and resubmit, a host cost (batch 8 alone: 106 it/s of a modelled 166 on
+    // a loaded machine).
     for (const char* s : {"--priority", "low", "--warmup", "0"}) a.push_back(s);
   }
   if (rounds > 1 && cus > 0) {
@@ -292,8 +288,8 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
   return true;
 }
 
-// Step 1: scale = (target - cp) / sum of traced durations (the replay runs without the barrier
-// bit, so the CP's per-packet cost overlaps the previous kernel; only the first is paid).
+// Step 1: scale = (target - kernels x cp) / sum of traced durations (every packet has the barrier
+// bit: each kernel starts one CP step after the previous one ends).
 bool FitScales(const std::vector<workload::ModelTrace>& traces, uint64_t cp_ns,
                std::vector<ScaleFit>* out, std::string* error) {
   struct Target {
@@ -318,7 +314,7 @@ bool FitScales(const std::vector<workload::ModelTrace>& traces, uint64_t cp_ns,
     f.batch = t.batch;
     f.target_ns = t.ns;
     f.from = t.from;
-    const double device_ns = t.ns - static_cast<double>(cp_ns);
+    const double device_ns = t.ns - static_cast<double>(cp_ns) * tr->kernels.size();
     f.scale = device_ns / (tr->SumUs() * 1000.0);
     if (!(f.scale > 0)) {
       *error = Format("%s batch %d: the CP cost alone exceeds the target", t.model, t.batch);

@@ -78,6 +78,22 @@ TEST_F(WorkloadSpinTest, ReplayRunsEveryKernelOfEachForwardPass) {
   EXPECT_EQ(v.Get("clock_check").Get("violations").AsNumber(), 0);
 }
 
+TEST_F(WorkloadSpinTest, FillRoundsMultipliesTheDeviceCuCount) {
+  json::Value v = Run({"replay", "--model", "resnet18", "--batch", "1", "--scale", "1",
+                       "--count", "2", "--warmup", "0", "--fill-rounds", "3"});
+  ASSERT_TRUE(v.Get("ok").AsBool()) << v.Get("error").AsString();
+  EXPECT_EQ(v.Get("config").Get("fill_workgroups").AsNumber(),
+            3 * v.Get("device").Get("compute_units").AsNumber());
+  RunOptions opts;
+  opts.env = SimEnvironment(device_);
+  opts.timeout_s = 60;
+  RunResult r = RunProcess({WorkloadPath(), "replay", "--fill-rounds", "2", "--fill-workgroups",
+                            "8"}, opts);
+  EXPECT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("exclude each other"), std::string::npos) << r.err;
+}
+
 TEST_F(WorkloadSpinTest, ProbeMeasuresFromSubmission) {
   json::Value v = Run({"probe", "--rate", "500", "--count", "30", "--duration-us", "50"});
   ASSERT_TRUE(v.Get("ok").AsBool()) << v.Get("error").AsString();

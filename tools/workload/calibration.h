@@ -19,19 +19,22 @@ struct CalibratedScale {
 };
 
 struct Calibration {
-  const char* name;    // e.g. "mi308x/users-mi308x/rounds1"
+  const char* name;    // e.g. "mi308x/users-mi308x/barrier/rounds16"
   const char* preset;  // HSAPREEMPT_SIM_PRESET it was fitted on
   int large_rounds;    // --fill-workgroups = rounds x CUs for the large model
   CalibratedScale scales[3];
 };
 
-// Fitted by `hsapreempt calibrate --preset mi308x` (cp_dispatch_ns 2000): each scale from its own
-// model's measured MI308X figure: ResNet-18 b1 standalone P99 2.71 ms, ResNet-50 b8 165.9 it/s,
-// b1024 1.965 it/s. scale = (target - cp_dispatch_ns) / sum of traced durations: the replay runs
-// without the barrier bit, so only the first packet's CP cost adds to a pass.
+// Fitted by `hsapreempt calibrate --preset mi308x` (cp_dispatch_ns 2000), 2026-11-21: each scale
+// from its own model's measured MI308X figure: ResNet-18 b1 standalone P99 2.71 ms, ResNet-50 b8
+// 165.9 it/s, b1024 1.965 it/s. scale = (target - kernels x cp_dispatch_ns) / sum of traced
+// durations: every packet has the barrier bit, so each kernel starts one CP step after the
+// previous one ends. rounds 16 won the fit on case 1 (docs/calibration.md). The earlier
+// calibration "mi308x/users-mi308x/rounds1" (replay without the barrier bit, scales 5.9501 /
+// 3.5996 / 3.8428) is superseded.
 inline constexpr Calibration kCalibrations[] = {
-    {"mi308x/users-mi308x/rounds1", "mi308x", 1,
-     {{"resnet18", 1, 5.9501}, {"resnet50", 8, 3.5996}, {"resnet50", 1024, 3.8428}}},
+    {"mi308x/users-mi308x/barrier/rounds16", "mi308x", 16,
+     {{"resnet18", 1, 5.4315}, {"resnet50", 8, 3.3236}, {"resnet50", 1024, 3.8384}}},
 };
 
 // The calibration of `preset`, or nullptr (mi300x has no measured figures: no calibration).

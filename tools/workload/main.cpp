@@ -74,6 +74,7 @@ int Run(const Options& o) {
   // The unit of work per mode.
   StreamConfig base;
   std::string replay_desc;
+  uint32_t replay_fill = 0;  // replay: workgroups per kernel
   uint64_t unit_modelled_ns = 0;
   if (o.mode == Mode::kReplay) {
     std::vector<ModelTrace> traces;
@@ -90,8 +91,10 @@ int Run(const Options& o) {
       ts::ShutdownHsa();
       return Fail(o, "no trace for model " + o.model + " batch " + std::to_string(o.batch));
     }
-    uint32_t fill = o.fill_workgroups > 0 ? static_cast<uint32_t>(o.fill_workgroups) : cus;
-    for (const auto& p : PlanReplay(*t, o.scale, fill, cus)) {
+    replay_fill = o.fill_workgroups > 0 ? static_cast<uint32_t>(o.fill_workgroups)
+                    : o.fill_rounds > 0   ? static_cast<uint32_t>(o.fill_rounds) * cus
+                                          : cus;
+    for (const auto& p : PlanReplay(*t, o.scale, replay_fill, cus)) {
       base.unit.push_back({p.workgroups, p.workgroup_ns});
       unit_modelled_ns += p.modelled_ns;
     }
@@ -241,6 +244,7 @@ int Run(const Options& o) {
       }
     }
     w.Field("calibration", calibration);
+    w.Field("fill_workgroups", static_cast<double>(replay_fill));
     w.Field("workgroup_rule", "fill the device once: workgroups = fill_workgroups (default CU "
                               "count), workgroup_ns = scaled duration / rounds");
   }

@@ -43,7 +43,7 @@ const char* UsageText() {
          "  stream:   --queues N  --count N  --seconds S  --rate R  --arrival fixed|poisson\n"
          "            --inflight K  --warmup N  --priority low|normal|high  --seed N\n"
          "            --no-barrier  --queue-size N  --timeout-s S  --wait hsa|yield|sleep\n"
-         "  replay:   --traces FILE  --model NAME  --batch B  --scale X  --fill-workgroups W\n"
+         "  replay:   --traces FILE  --model NAME  --batch B  --scale X  --fill-workgroups W | --fill-rounds R\n"
          "  output:   --samples  --trace  --trace-dump FILE\n"
          "Prints one JSON object on stdout (tools/workload/README.md).\n";
 }
@@ -125,6 +125,7 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
       ok = ToDouble(v, 1e-6, 1e6, &d);
       o->scale = d;
     } else if (flag == "--fill-workgroups") ok = ToInt(v, 1, 1 << 24, &o->fill_workgroups);
+    else if (flag == "--fill-rounds") ok = ToInt(v, 1, 4096, &o->fill_rounds);
     else {
       *error = "unknown flag " + flag;
       return false;
@@ -133,6 +134,10 @@ bool ParseOptions(const std::vector<std::string>& args, Options* o, bool* help,
       *error = "bad value '" + v + "' for " + flag;
       return false;
     }
+  }
+  if (o->fill_workgroups > 0 && o->fill_rounds > 0) {
+    *error = "--fill-workgroups and --fill-rounds exclude each other";
+    return false;
   }
   if (!o->arrival_set && o->mode != Mode::kSpin) o->arrival = Arrival::kPoisson;
   if (o->duration_us < 0) o->duration_us = o->mode == Mode::kProbe ? 10 : 1000;

@@ -38,6 +38,7 @@ struct Options {
   int batch = 0;               // 0: first entry of the model
   double scale = 1.0;
   int64_t fill_workgroups = -1;  // -1: device CU count
+  int64_t fill_rounds = -1;      // --fill-rounds R: fill_workgroups = R x device CU count
   // Output.
   bool samples = false;        // per-unit arrays in the JSON
   bool trace = false;          // device trace summary (simulated device only)
