@@ -402,7 +402,9 @@ uint64_t SchedulerImpl::Evaluate() {
     if (had != (runnable ? 1u : 0u)) {
       if (runnable) Store(e->busy_since_ns, now);
       Store(e->has_work, runnable ? 1u : 0u);
-      board->Bump();
+      // Wake the other schedulers: work found here may suspend their queues, and a queue found
+      // idle may release them (a bump alone would wait for their next timer, up to lease/4).
+      board->BumpAndWake();
     }
     if (had && lq->on_gpu) Store(e->service_ns, Load(e->service_ns) + elapsed);
     // A suspended queue still uses the GPU while its in-flight packets drain (Level-1), but not

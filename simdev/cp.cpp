@@ -5,11 +5,6 @@
 
 #include <sched.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
 
 #include <algorithm>
 #include <condition_variable>
@@ -44,9 +39,6 @@ uint64_t PollIntervalNs(uint64_t idle_ns) {
   if (idle_ns < 2'000'000'000) return 100'000;    // quiet: 100 us
   return 1'000'000;                               // idle: 1 ms
 }
-
-// Nice value asked for the CP thread (see Run).
-constexpr int kCpNice = -10;
 
 // Doorbell poll while the process has work on the device (see Run).
 constexpr uint64_t kBusyPollNs = 200'000;
@@ -105,12 +97,6 @@ int Cp::RemoveAll(int* slots, int max) {
 void Cp::Run() {
   prctl(PR_SET_NAME, "hsapreempt-cp", 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);  // wake on time: completions are polled at their end
-  // The CP is hardware on a real GPU: it never waits behind the host's threads. Here it is a host
-  // thread, so ask for a larger CFS share (nice -10), or a waking CP can wait a whole time slice
-  // (1-4 ms on 2 cores) behind the application's own threads. Needs CAP_SYS_NICE; without it the
-  // thread keeps its priority (docs/simdev.md: host effects).
-  errno = 0;
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kCpNice) != 0) errno = 0;
   State* s = state_;  // a fork child gets a new State and a new thread; this one stays ours
   Device* dev = GetDevice();
   if (dev == nullptr) return;

@@ -88,6 +88,8 @@ class XQueue;
 
 // Told when a queue goes from no work to work (first packet after idle) and back. Called without
 // the queue lock held; OnBusy runs on the application's submission thread, so it must be quick.
+// OnBusy may come twice in a row: work that arrives after the queue went idle but before the pump
+// reported it is reported again (the scheduler may have seen the idle meanwhile).
 class Listener {
  public:
   virtual ~Listener() = default;

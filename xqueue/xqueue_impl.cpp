@@ -205,17 +205,22 @@ bool XQueueImpl::UpdateBusyLocked(uint64_t soft_write) {
 
 void XQueueImpl::OnDoorbell(uint64_t /*value*/) {
   // The doorbell value is only a hint: the soft write index and the headers are the truth.
-  bool wake, sync;
+  bool wake, sync, restarted;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (markers_issued_ != markers_done_) PollMarkersLocked();
+    // Everything forwarded is known complete and nothing was held: the queue was idle, even if
+    // the pump has not reported it yet. The scheduler may already have seen it idle (it asks
+    // HasRunnableWork), so this doorbell's work must be reported as new.
+    const bool was_idle = forwarded_ == completed_ && last_soft_write_ <= soft_read_;
     ForwardLocked(/*closing=*/false);
     bool was_busy = busy_;
     wake = UpdateBusyLocked(last_soft_write_);
     sync = busy_ != was_busy;
+    restarted = !sync && was_idle && busy_;
   }
   if (wake) PumpWake();
-  if (sync) SyncListener();
+  if (sync || restarted) SyncListener(/*force_busy=*/restarted);
 }
 
 XQueueImpl::StepResult XQueueImpl::PumpStep() {
@@ -243,7 +248,7 @@ void XQueueImpl::Pump() {
   if (needs_pump()) PumpWake();
 }
 
-void XQueueImpl::SyncListener() {
+void XQueueImpl::SyncListener(bool force_busy) {
   if (listener_ == nullptr) return;
   // Report the *current* state, serialised per queue, so racing transitions (the application
   // makes the queue busy while the pump finds it idle) always end with the true state reported.
@@ -253,7 +258,7 @@ void XQueueImpl::SyncListener() {
     std::lock_guard<std::mutex> lock(mu_);
     busy = busy_;
   }
-  if (busy == reported_busy_) return;
+  if (busy == reported_busy_ && !(busy && force_busy)) return;
   reported_busy_ = busy;
   if (busy) {
     listener_->OnBusy(this);
@@ -280,26 +285,22 @@ void XQueueImpl::Resume() {
     suspended_.store(false, std::memory_order_release);
   }
   ReleaseLever();
-  bool wake, sync;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    PollMarkersLocked();
-    ForwardLocked(/*closing=*/false);
-    bool was_busy = busy_;
-    wake = UpdateBusyLocked(last_soft_write_);
-    sync = busy_ != was_busy;
-  }
-  if (wake) PumpWake();
-  if (sync) SyncListener();
+  ForwardHeld();
 }
 
 void XQueueImpl::SetThrottled(bool throttled) {
-  bool wake, sync;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (throttled_.load(std::memory_order_relaxed) == throttled) return;
     throttled_.store(throttled, std::memory_order_relaxed);
-    if (throttled) return;  // from now on new packets meet the bound
+  }
+  if (!throttled) ForwardHeld();  // throttled: from now on new packets meet the bound
+}
+
+void XQueueImpl::ForwardHeld() {
+  bool wake, sync;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     PollMarkersLocked();
     ForwardLocked(/*closing=*/false);
     bool was_busy = busy_;

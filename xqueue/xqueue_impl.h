@@ -56,6 +56,8 @@ class XQueueImpl final : public XQueue {
   void UnlockAfterFork() { mu_.unlock(); }
 
  private:
+  // Forwards what the queue may now release (after Resume or a lifted bound) and reports busy.
+  void ForwardHeld();
   // All *Locked functions require mu_.
   void PollMarkersLocked();
   // Forwards what the rules allow; appends a marker if the marker rule says so (rule (c) only when
@@ -73,7 +75,9 @@ class XQueueImpl final : public XQueue {
   // The packet the queue's progress depends on (CP head or oldest held), or null; requires mu_.
   const uint8_t* HeadPacketLocked(bool* in_flight_only) const;
   // Reports the current busy state to the listener if it differs from the last report.
-  void SyncListener();
+  // Tells the listener the current busy state if it changed since the last report; with
+  // force_busy, reports busy even if the last report was busy (work after an unreported idle).
+  void SyncListener(bool force_busy = false);
   void EngageLever();
   void ReleaseLever();
 

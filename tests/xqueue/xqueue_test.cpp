@@ -384,6 +384,38 @@ TEST(XQueueTest, StoppedPumpTouchesNoQueueButDrainStillWorks) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// Work that arrives after the queue went idle but before the pump reported it (the scheduler may
+// have seen the idle through HasRunnableWork) is reported again: a busy report is never lost.
+// In a child, with the pump stopped, so the idle is never reported.
+TEST(XQueueTest, WorkAfterAnUnreportedIdleIsReportedAgain) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 0;
+    {
+      FakeQueue soft(64), hw(64);
+      FakeCp cp(&hw, 64);
+      FakeListener listener;
+      // Threshold 1, batch 1: a marker after every packet, so completion is known without a pump.
+      auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(1, 1), &listener, nullptr);
+      if (!xq) _exit(2);
+      StopPump();
+      SubmitKernel(&soft, xq.get(), 0, {0}, false);
+      if (listener.busy_calls.load() != 1) rc = 3;
+      if (!WaitFor([&] { return cp.app_completed.load() == 1 && !xq->HasRunnableWork(); })) rc = 4;
+      if (listener.idle_calls.load() != 0) rc = 5;  // nobody reported the idle
+      SubmitKernel(&soft, xq.get(), 0, {0}, false);
+      if (listener.busy_calls.load() != 2) rc = 6;  // the new work is reported anyway
+      if (!xq->Drain(kSecond).ok()) rc = 7;
+    }
+    _exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 // A forked child inherits no pump thread: it must start its own and still release held packets.
 TEST(XQueueTest, ForkedChildGetsItsOwnPump) {
   Rig warm(64, 64, 8, Opts(16, 8));  // the parent's pump is running
