@@ -21,6 +21,8 @@
 //     requests            small-model requests measured
 //     latency_ns          summary of the small model's request latency
 //     p99_vs_standalone   latency p99 / standalone p99 at this rate (null if standalone failed)
+//     release_delay_p99_ns, submit_to_end_p99_ns   the small model's host lateness (release ->
+//                         submission) and latency from submission (device + scheduling only)
 //     large_iterations_per_s  large model's throughput while the small one ran
 //     large_kept          large_iterations_per_s / standalone (null if standalone failed)
 //     window_s            length of the window the large throughput was measured over: from
@@ -97,6 +99,8 @@ struct Small {
   std::string error;
   std::vector<double> latency;  // ns
   Summary lat;
+  double release_delay_p99 = 0;  // ns: host lateness of the releases (a host effect, not ours)
+  double submit_to_end_p99 = 0;  // ns: latency without that lateness
 };
 
 struct Large {
@@ -162,6 +166,8 @@ void FillSmall(const report::WorkloadRun& run, Small* s) {
   if (!run.ok) return;
   s->latency = run.Latencies("end");
   s->lat = Summarize(s->latency);
+  s->release_delay_p99 = run.Get("release_delay_ns").Get("p99").AsNumber();
+  s->submit_to_end_p99 = run.Get("submit_to_end_ns").Get("p99").AsNumber();
   if (s->latency.empty()) {
     s->ok = false;
     s->error = "no requests measured";
