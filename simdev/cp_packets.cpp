@@ -299,12 +299,12 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
   const Params& prm = dev.params();
   uint32_t type = (header >> HSA_PACKET_HEADER_TYPE) & 0xff;
   bool barrier = (header >> HSA_PACKET_HEADER_BARRIER) & 1;
-  // A barrier-bit kernel dispatch behind device dispatches only is handed to the device at once:
-  // the device starts it when they have ended, at the modelled time (as the real CP, which has
-  // fetched it and waits in hardware), not when this thread wakes up to notice their ends.
+  // A barrier-bit packet behind device dispatches only is handed to the device at once: the
+  // device starts it when they have ended, at the modelled time (as the real CP, which has fetched
+  // it and waits in hardware), not when this thread wakes up to notice their ends. A barrier
+  // packet the CP completes itself (Level-1's markers, HIP's event barriers) goes as a cp_only
+  // entry.
   bool device_barrier = false;
-  // The same holds for a barrier packet the CP completes itself (Level-1's markers, HIP's event
-  // barriers): it is queued on the device as a cp_only entry.
   if (barrier && !q.inflight.empty()) {
     for (const InflightPacket& p : q.inflight) {
       if (p.handle == 0 && !p.done) return Fetch::kBlocked;

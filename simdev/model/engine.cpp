@@ -391,15 +391,19 @@ bool Engine::RefillRound(uint64_t t) {
     }
     d.pending_wgs -= it.granted;
     d.outstanding_wgs += it.granted;
-    if (d.pending_wgs == 0) {
-      q.fifo_head = d.next;
-      if (q.fifo_head < 0) q.fifo_tail = -1;
-      d.next = -1;
-    }
+    if (d.pending_wgs == 0) PopFifoHead(&q);
     Activate(it.batch);
   }
   if (started) changed_ = true;
   return started;
+}
+
+// Unlinks the head of the queue's FIFO (it has no unstarted workgroups left).
+void Engine::PopFifoHead(QueueEntry* q) {
+  DispatchEntry& d = s_->dispatches[q->fifo_head];
+  q->fifo_head = d.next;
+  if (q->fifo_head < 0) q->fifo_tail = -1;
+  d.next = -1;
 }
 
 // Completes every cp_only entry at the head of a runnable queue that is ready at t (they need no
@@ -414,9 +418,7 @@ bool Engine::StartCpOnlyHeads(uint64_t t) {
       d.started = d.ended = 1;
       d.start_ns = d.end_ns = t;
       q.last_end_ns = std::max(q.last_end_ns, t);
-      q.fifo_head = d.next;
-      if (q.fifo_head < 0) q.fifo_tail = -1;
-      d.next = -1;
+      PopFifoHead(&q);
       any = true;
     }
   }

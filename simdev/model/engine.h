@@ -78,6 +78,7 @@ class Engine {
   void Refill(uint64_t t);
   bool RefillRound(uint64_t t);
   bool StartCpOnlyHeads(uint64_t t);
+  void PopFifoHead(QueueEntry* q);
   uint32_t AvailableFor(const QueueEntry& q) const;
   int NewBatch();
   void FreeBatch(int b);

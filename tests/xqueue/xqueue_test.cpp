@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -43,6 +44,18 @@ XQueueOptions Opts(uint32_t threshold, uint32_t batch, bool hold = true) {
   o.threshold = threshold;
   o.batch = batch;
   return o;
+}
+
+// Runs `body` in a forked child (process-wide state such as StopPump stays there); the test
+// passes if the child returns 0 (each failed check returns its own code).
+void ExpectChildReturnsZero(const std::function<int()>& body) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(body());
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the exit code names the failed check";
 }
 
 TEST(XQueueTest, RejectsBadInput) {
@@ -355,15 +368,13 @@ TEST(XQueueTest, DrainWithZeroTimeoutHandsEverythingToTheGpu) {
 
 // StopPump (exit handlers) is process-wide: exercise it in a child.
 TEST(XQueueTest, StoppedPumpTouchesNoQueueButDrainStillWorks) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  ExpectChildReturnsZero([&] {
     int rc = 0;
     {
       FakeQueue soft(64), hw(64);
       FakeCp cp(&hw, 64);
       auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(16, 8), nullptr, nullptr);
-      if (!xq) _exit(2);
+      if (!xq) return 2;
       StopPump();
       StopPump();  // idempotent
       cp.set_paused(true);  // so no doorbell sees a completion: only the pump could release
@@ -376,21 +387,15 @@ TEST(XQueueTest, StoppedPumpTouchesNoQueueButDrainStillWorks) {
       if (!xq->Drain(kSecond).ok()) rc = 5;
       if (cp.app_completed.load() != 40) rc = 6;
     }
-    _exit(rc);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return rc;
+  });
 }
 
 // Work that arrives after the queue went idle but before the pump reported it (the scheduler may
 // have seen the idle through HasRunnableWork) is reported again: a busy report is never lost.
 // In a child, with the pump stopped, so the idle is never reported.
 TEST(XQueueTest, WorkAfterAnUnreportedIdleIsReportedAgain) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  ExpectChildReturnsZero([&] {
     int rc = 0;
     {
       FakeQueue soft(64), hw(64);
@@ -398,7 +403,7 @@ TEST(XQueueTest, WorkAfterAnUnreportedIdleIsReportedAgain) {
       FakeListener listener;
       // Threshold 1, batch 1: a marker after every packet, so completion is known without a pump.
       auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(1, 1), &listener, nullptr);
-      if (!xq) _exit(2);
+      if (!xq) return 2;
       StopPump();
       SubmitKernel(&soft, xq.get(), 0, {0}, false);
       if (listener.busy_calls.load() != 1) rc = 3;
@@ -408,27 +413,21 @@ TEST(XQueueTest, WorkAfterAnUnreportedIdleIsReportedAgain) {
       if (listener.busy_calls.load() != 2) rc = 6;  // the new work is reported anyway
       if (!xq->Drain(kSecond).ok()) rc = 7;
     }
-    _exit(rc);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return rc;
+  });
 }
 
 // A forked child inherits no pump thread: it must start its own and still release held packets.
 TEST(XQueueTest, ForkedChildGetsItsOwnPump) {
   Rig warm(64, 64, 8, Opts(16, 8));  // the parent's pump is running
   ASSERT_NE(warm.Kernel(0), UINT64_MAX);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
+  ExpectChildReturnsZero([&] {
     int rc = 0;
     {
       FakeQueue soft(32), hw(32);
       FakeCp cp(&hw, 4);
       auto xq = XQueue::Create(FakeOps(), &soft.q, &hw.q, Opts(4, 2), nullptr, nullptr);
-      if (!xq) _exit(2);
+      if (!xq) return 2;
       for (int i = 0; i < 200; ++i) {
         if (SubmitKernel(&soft, xq.get(), 10'000, {0}, false) == UINT64_MAX) _exit(3);
       }
@@ -436,12 +435,8 @@ TEST(XQueueTest, ForkedChildGetsItsOwnPump) {
       if (cp.order_errors.load() != 0) rc = 5;
       if (!xq->Drain(kSecond).ok()) rc = 6;
     }
-    _exit(rc);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return rc;
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <memory>
 #include <tuple>
 #include <vector>
 
@@ -36,6 +37,27 @@ uint64_t UnionLength(std::vector<Interval>* intervals) {
   return total;
 }
 
+using TraceReadFn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
+
+// The simulated thunk's trace reader, or null on a real GPU.
+TraceReadFn TraceReader() {
+  return reinterpret_cast<TraceReadFn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+}
+
+// Reads every event newer than *cursor, a batch at a time into *buf: on_batch(n, skipped), where
+// `skipped` counts the events the device dropped before this batch (it moves a reader that fell
+// behind to its oldest event). The ring is finite, so the loop is bounded.
+template <typename OnBatch>
+void ReadTrace(TraceReadFn read, uint64_t* cursor, std::vector<hsapreempt_sim_event>* buf,
+               OnBatch on_batch) {
+  for (int guard = 0; guard < 100000; ++guard) {
+    const uint64_t before = *cursor;
+    const size_t n = read(cursor, buf->data(), buf->size());
+    if (n == 0) break;
+    on_batch(n, *cursor - n - before);
+  }
+}
+
 }  // namespace
 
 std::string SimDescribe() {
@@ -46,7 +68,6 @@ std::string SimDescribe() {
 }
 
 struct TraceCollector::State {
-  using ReadFn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
   struct Key {
     uint32_t pid, queue;
     uint64_t dispatch;
@@ -56,7 +77,7 @@ struct TraceCollector::State {
   };
   uint32_t pid = 0;
   uint64_t since_ns = 0;
-  ReadFn read = nullptr;
+  TraceReadFn read = nullptr;
   uint64_t cursor = 0;
   bool started = false;
   TraceSummary s;
@@ -66,27 +87,24 @@ struct TraceCollector::State {
   std::vector<hsapreempt_sim_event> buf = std::vector<hsapreempt_sim_event>(4096);
 };
 
-TraceCollector::TraceCollector(uint32_t pid, uint64_t since_ns) : st_(new State) {
+TraceCollector::TraceCollector(uint32_t pid, uint64_t since_ns) : st_(std::make_unique<State>()) {
   st_->pid = pid;
   st_->since_ns = since_ns;
-  st_->read = reinterpret_cast<State::ReadFn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+  st_->read = TraceReader();
   st_->s.available = st_->read != nullptr;
 }
 
-TraceCollector::~TraceCollector() { delete st_; }
+TraceCollector::~TraceCollector() = default;
 
 void TraceCollector::Poll() {
   State& st = *st_;
   if (!st.read) return;
   TraceSummary& s = st.s;
-  for (int guard = 0; guard < 100000; ++guard) {  // the ring is finite; never loop forever
-    const uint64_t before = st.cursor;
-    size_t n = st.read(&st.cursor, st.buf.data(), st.buf.size());
-    // The device skips a reader that fell behind to its oldest event: what was skipped is lost
-    // (the first read starts at the oldest event on purpose).
-    if (st.started && st.cursor - n > before) s.lost_events += st.cursor - n - before;
+  ReadTrace(st.read, &st.cursor, &st.buf, [&](size_t n, uint64_t skipped) {
+    // What the device skipped was lost, except before the very first read, which starts at the
+    // oldest event on purpose.
+    if (st.started) s.lost_events += skipped;
     st.started = true;
-    if (n == 0) break;
     for (size_t i = 0; i < n; ++i) {
       const auto& e = st.buf[i];
       if ((st.pid && e.pid != st.pid) || e.time_ns < st.since_ns) continue;
@@ -115,7 +133,8 @@ void TraceCollector::Poll() {
         default: break;
       }
     }
-  }
+  });
+  st.started = true;
 }
 
 TraceSummary TraceCollector::Finish() {
@@ -132,8 +151,7 @@ TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
 }
 
 bool DumpTrace(const std::string& path, std::string* error) {
-  using Fn = size_t (*)(uint64_t*, hsapreempt_sim_event*, size_t);
-  auto read = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "hsapreempt_sim_trace_read"));
+  TraceReadFn read = TraceReader();
   if (!read) {
     *error = "no device trace (not the simulated device)";
     return false;
@@ -148,9 +166,7 @@ bool DumpTrace(const std::string& path, std::string* error) {
                                        "CU_MASK",     "QUEUE_CREATE",   "QUEUE_DESTROY", "QUEUE_ERROR"};
   std::vector<hsapreempt_sim_event> buf(4096);
   uint64_t cursor = 0;
-  for (int guard = 0; guard < 100000; ++guard) {
-    size_t n = read(&cursor, buf.data(), buf.size());
-    if (n == 0) break;
+  ReadTrace(read, &cursor, &buf, [&](size_t n, uint64_t /*skipped*/) {
     for (size_t i = 0; i < n; ++i) {
       const auto& e = buf[i];
       const char* kind = e.kind < sizeof(kNames) / sizeof(kNames[0]) ? kNames[e.kind] : "?";
@@ -158,7 +174,7 @@ bool DumpTrace(const std::string& path, std::string* error) {
                    e.queue_id, kind, static_cast<unsigned long long>(e.dispatch),
                    static_cast<unsigned long long>(e.value));
     }
-  }
+  });
   const bool ok = std::fclose(f) == 0;
   if (!ok) *error = "cannot write " + path;
   return ok;

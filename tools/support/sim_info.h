@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -51,7 +52,7 @@ class TraceCollector {
 
  private:
   struct State;
-  State* st_;
+  std::unique_ptr<State> st_;
 };
 
 // Writes every event still held in the device trace (all processes) to `path`, one per line:
