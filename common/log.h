@@ -1,7 +1,8 @@
 // Logging for a library that lives inside other people's processes: silent by default (warnings
 // and errors only), one line per message, prefixed "hsapreempt[<pid>]: ", to stderr or
-// HSAPREEMPT_LOG_FILE. Per-packet messages belong at kTrace only. Thread-safe, async-signal
-// unsafe, and never allocates when the level is disabled.
+// HSAPREEMPT_LOG_FILE. Per-packet messages belong at kTrace only. Thread-safe and fork-safe
+// (no lock: one write(2) per line), preserves errno, async-signal unsafe (vsnprintf), and never
+// allocates when the level is disabled.
 #ifndef COMMON_LOG_H_
 #define COMMON_LOG_H_
 

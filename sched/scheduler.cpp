@@ -370,6 +370,12 @@ class SchedulerImpl : public InspectableScheduler {
   std::vector<QueueView> views_;
   std::vector<LocalQueue*> owners_;  // parallel to views_: ours, or nullptr
   Decision decision_;
+  // Built with the scheduler, not lazily in its thread: a function-local static first
+  // initialised there could be mid-initialisation when the application forks, and the child's
+  // scheduler thread would then wait on its guard forever (seen under ASan, 4 runs in 30).
+  const std::unique_ptr<Policy> policies_[3] = {MakePolicy(common::PolicyChoice::kPriority),
+                                                MakePolicy(common::PolicyChoice::kWeighted),
+                                                MakePolicy(common::PolicyChoice::kEdf)};
 };
 
 uint64_t SchedulerImpl::Evaluate() {
@@ -453,10 +459,7 @@ uint64_t SchedulerImpl::Evaluate() {
   uint32_t policy_raw = Load(board->header()->policy);
   const auto choice = policy_raw <= 2 ? static_cast<common::PolicyChoice>(policy_raw)
                                       : common::PolicyChoice::kPriority;
-  static const auto* const kPolicies = new std::unique_ptr<Policy>[3]{
-      MakePolicy(common::PolicyChoice::kPriority), MakePolicy(common::PolicyChoice::kWeighted),
-      MakePolicy(common::PolicyChoice::kEdf)};
-  const Policy& policy = *kPolicies[static_cast<int>(choice)];
+  const Policy& policy = *policies_[static_cast<int>(choice)];
 
   // Weighted: a queue that just became busy starts level with the others, not with credit for
   // all the time it was idle.

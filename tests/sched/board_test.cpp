@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "tests/sched/test_util.h"
+#include "tests/support/fork_child.h"
 
 namespace hsapreempt::sched {
 namespace {
@@ -33,7 +34,7 @@ std::unique_ptr<Board> MustOpen(const std::string& name, bool create = true) {
 
 // Runs `fn` in a child as the unprivileged user; returns its exit status (or -1).
 int RunAsNobody(const std::function<int()>& fn) {
-  pid_t pid = fork();
+  pid_t pid = testsupport::ForkWithWatchdog();
   if (pid == 0) {
     if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(100);
     _exit(fn());
@@ -181,7 +182,7 @@ TEST(BoardTest, DeadAndZombieProcessesAreReaped) {
   auto a = MustOpen(n.name());
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
-  pid_t child = fork();
+  pid_t child = testsupport::ForkWithWatchdog();
   if (child == 0) {
     std::unique_ptr<Board> b;
     if (!Board::OpenShared(n.name(), false, &b).ok()) _exit(1);
@@ -194,8 +195,9 @@ TEST(BoardTest, DeadAndZombieProcessesAreReaped) {
     pause();
     _exit(0);
   }
+  close(ready[1]);  // a child that dies before writing gives EOF, not a hang
   char c;
-  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  ASSERT_EQ(read(ready[0], &c, 1), 1) << testsupport::ChildOutcome(child);
   std::vector<bool> counts;
   const uint64_t lease = 100'000'000;
   EXPECT_EQ(a->CheckLiveness(common::MonotonicRawNs(), lease, getpid(), &counts), 0);
@@ -212,7 +214,6 @@ TEST(BoardTest, DeadAndZombieProcessesAreReaped) {
   EXPECT_EQ(live_queues, 0);
   waitpid(child, nullptr, 0);
   close(ready[0]);
-  close(ready[1]);
 }
 
 TEST(BoardTest, ReusedPidIsNotMistakenForTheOldProcess) {
@@ -245,7 +246,7 @@ TEST(BoardTest, WaitReturnsOnWakeFromAnotherProcess) {
   ScopedBoardName n;
   auto a = MustOpen(n.name());
   const uint32_t gen = a->generation();
-  pid_t child = fork();
+  pid_t child = testsupport::ForkWithWatchdog();
   if (child == 0) {
     std::unique_ptr<Board> b;
     if (!Board::OpenShared(n.name(), false, &b).ok()) _exit(1);
@@ -263,7 +264,7 @@ TEST(BoardTest, WaitReturnsOnWakeFromAnotherProcess) {
 TEST(BoardTest, MutexHeldByADeadProcessIsRecovered) {
   ScopedBoardName n;
   auto a = MustOpen(n.name());
-  pid_t child = fork();
+  pid_t child = testsupport::ForkWithWatchdog();
   if (child == 0) {
     std::unique_ptr<Board> b;
     if (!Board::OpenShared(n.name(), false, &b).ok()) _exit(1);

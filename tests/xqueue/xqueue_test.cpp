@@ -1,6 +1,5 @@
 // XQueue behaviour over the fake runtime: forwarding, Level-1, markers, suspension, barriers, drain.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <functional>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "tests/support/fork_child.h"
 #include "tests/xqueue/fake_runtime.h"
 #include "xqueue/xqueue.h"
 
@@ -46,17 +46,7 @@ XQueueOptions Opts(uint32_t threshold, uint32_t batch, bool hold = true) {
   return o;
 }
 
-// Runs `body` in a forked child (process-wide state such as StopPump stays there); the test
-// passes if the child returns 0 (each failed check returns its own code).
-void ExpectChildReturnsZero(const std::function<int()>& body) {
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) _exit(body());
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the exit code names the failed check";
-}
+using testsupport::ExpectChildReturnsZero;
 
 TEST(XQueueTest, RejectsBadInput) {
   FakeQueue soft(64), hw(64);
