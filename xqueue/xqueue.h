@@ -19,11 +19,15 @@
 // Resume, Pump or Drain call) appends one marker after its packets iff some forwarded packets are
 // not yet covered by a marker AND at least one of:
 //   (a) throttled and `batch` or more packets uncovered  -> at most one marker per `batch` packets;
-//   (b) packets remain held (threshold, suspension)       -> the release of the rest needs it;
+//   (b) packets remain held (threshold, suspension, full ring) and no marker is outstanding
+//                                                         -> the release of the rest needs a
+//                                                            completion to wait for; one will do
+//                                                            (each completion starts a round);
 //   (c) Pump/Drain only: no marker is outstanding         -> the busy period's tail is covered, so
 //                                                            idleness/completion is detectable.
-// So an unthrottled queue gets at most one marker per `batch` packets plus one per pump poll
-// (>= 50 us apart) while it stays busy; the submission path never adds a marker for a lone packet.
+// So a queue gets at most one marker per `batch` packets plus one per marker completion (one
+// per pump poll, >= 50 us apart) while it stays busy, however often its producers ring, even
+// when the hardware ring is full; the submission path never adds a marker for a lone packet.
 // Markers never remove ordering; they add one barrier per batch.
 //
 // Threading: OnDoorbell from any application thread; Suspend/Resume/Pump from the scheduler or

@@ -176,8 +176,7 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
   uint64_t uncovered = forwarded_ - covered_;
   if (uncovered > 0 &&
       ((uncovered >= batch_ && throttled_.load(std::memory_order_relaxed)) ||
-       soft_write > soft_read_ ||
-       (closing && markers_issued_ == markers_done_))) {
+       (markers_issued_ == markers_done_ && (soft_write > soft_read_ || closing)))) {
     marker = AppendMarkerLocked();
   }
   uint64_t added = n + (marker ? 1 : 0);
