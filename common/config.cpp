@@ -141,6 +141,7 @@ Config Config::FromEnvironment(const char* (*getenv_fn)(const char*)) {
   r.Int("HSAPREEMPT_THRESHOLD", 1, 4096, &c.threshold);
   if (c.batch > c.threshold) c.batch = c.threshold;
   r.Int("HSAPREEMPT_BATCH", 1, c.threshold, &c.batch);
+  r.Int("HSAPREEMPT_L1_SLACK_US", 0, 1000000, &c.l1_slack_us);
   if (const char* v = r.Raw("HSAPREEMPT_THROTTLE")) {
     if (!std::strcmp(v, "always")) c.throttle_always = true;
     else if (std::strcmp(v, "auto") != 0) r.Problem("HSAPREEMPT_THROTTLE", v, "one of auto|always", "auto");
@@ -170,7 +171,7 @@ std::string Config::Describe() const {
   std::ostringstream o;
   o << "enable=" << enable << " priority=" << priority << " level=" << LevelName(level)
     << " policy=" << PolicyName(policy) << " weight=" << weight << " deadline_us=" << deadline_us
-    << " threshold=" << threshold << " batch=" << batch
+    << " threshold=" << threshold << " batch=" << batch << " l1_slack_us=" << l1_slack_us
     << " throttle=" << (throttle_always ? "always" : "auto") << " cross_process=" << cross_process
     << " board=" << board << " l2_mode="
     << (l2_mode == L2Mode::kAuto ? "auto" : l2_mode == L2Mode::kUpdateQueue ? "update" : "suspend")

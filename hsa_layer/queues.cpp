@@ -121,6 +121,7 @@ bool Virtualize(hsa_agent_t agent, uint32_t size, hsa_queue_type32_t type,
   options.hold_enabled = config.level != common::LevelChoice::kNone;
   options.threshold = config.threshold;
   options.batch = config.batch;
+  options.slack_ns = config.l1_slack_us * 1000;
   sched::Scheduler* scheduler = glue::Scheduler();
   std::unique_ptr<xq::XQueue> xqueue =
       glue::MakeXQueue(&State().ops, soft, record->hw, options, scheduler, std::move(lever));

@@ -9,7 +9,8 @@
 // exactly as a full hardware ring would. Nothing is copied twice or skipped under any interleaving
 // of producers: a per-queue lock serialises forwarding.
 //
-// Level-1: at most `threshold` packets in flight, released in batches of `batch`. Completion is
+// Level-1: at most `threshold` packets in flight (more for short kernels: XQueueOptions::slack_ns),
+// released in batches of `batch`. Completion is
 // tracked without touching the application's signals: after a batch the XQueue appends a
 // *marker* (barrier-AND, barrier bit set, no dependencies, completion signal ours). While
 // suspended, nothing new is forwarded. Held packets are released by Pump() (called by the
@@ -75,6 +76,12 @@ struct XQueueOptions {
   bool hold_enabled = true;   // false: level "none", forward everything immediately, never hold
   uint32_t threshold = 16;    // Level-1: max packets in flight
   uint32_t batch = 8;         // Level-1: release granularity
+  // Level-1: keep at least this much estimated work in flight beyond one batch, so that the
+  // host round trip of a batch release (marker completion seen by the pump, next batch
+  // forwarded) never leaves the device idle. The bound becomes
+  // max(threshold, batch + slack / estimated packet time), at most the hardware ring's size - 2;
+  // with packets longer than slack / (threshold - batch) it is `threshold`. 0: `threshold` only.
+  uint64_t slack_ns = 0;
 };
 
 struct XQueueStats {
@@ -82,6 +89,8 @@ struct XQueueStats {
   uint64_t forwarded = 0;     // packets copied to the hardware ring
   uint64_t held = 0;          // submitted - forwarded
   uint64_t in_flight = 0;     // forwarded and not known complete (upper bound)
+  uint64_t window = 0;        // Level-1's current in-flight bound (threshold or more, see slack)
+  uint64_t packet_ns = 0;     // estimated device time per packet while busy (0: not yet known)
   uint64_t markers = 0;       // markers appended
   uint64_t suspensions = 0;   // Suspend() calls that took effect
   bool suspended = false;

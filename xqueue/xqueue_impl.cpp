@@ -16,6 +16,8 @@ namespace hsapreempt::xq {
 namespace {
 
 constexpr uint32_t kMaxThreshold = 4096;
+// Level-1 window: packet-time samples span at least this much device time.
+constexpr uint64_t kMinSampleNs = 4'000'000;
 
 uint64_t NextPow2(uint64_t v) {
   uint64_t p = 1;
@@ -42,9 +44,11 @@ XQueueImpl::XQueueImpl(const RuntimeOps& ops, hsa_queue_t* soft, hsa_queue_t* hw
       threshold_(std::clamp<uint32_t>(options.threshold, 1, kMaxThreshold)),
       batch_(std::clamp<uint32_t>(options.batch, 1, std::clamp<uint32_t>(options.threshold, 1,
                                                                            kMaxThreshold))),
+      slack_ns_(options.slack_ns),
       listener_(listener),
       marker_signal_(marker_signal),
       lever_(std::move(lever)) {
+  window_ = threshold_;
   soft_origin_ = soft_read_ = ops_.load_read_index_scacquire(soft_);
   hw_write_ = ops_.load_write_index_scacquire(hw_);
   hw_read_cache_ = ops_.load_read_index_scacquire(hw_);
@@ -118,9 +122,43 @@ uint64_t XQueueImpl::CompletedMarkersLocked() const {
 void XQueueImpl::PollMarkersLocked() {
   uint64_t done = CompletedMarkersLocked();
   if (done > markers_done_) {
+    const uint64_t before = completed_;
     completed_ = marker_covers_[(done - 1) & cover_mask_];
     markers_done_ = done;
+    if (slack_ns_ != 0) UpdateWindowLocked(completed_ - before);
   }
+}
+
+void XQueueImpl::UpdateWindowLocked(uint64_t packets) {
+  const uint64_t now = common::MonotonicRawNs();
+  // Only an interval that began with our work in flight counts (one that began idle would count
+  // the idle time as packet time; ForwardLocked starts one when work reaches an idle queue). Such
+  // intervals are summed to at least kMinSampleNs, so the
+  // pump's polling jitter (up to 200 us on when a completion is seen) stays small against the
+  // sample.
+  if (busy_since_done_ && now > last_done_ns_) {
+    sample_ns_ += now - last_done_ns_;
+    sample_packets_ += packets;
+  }
+  last_done_ns_ = now;
+  busy_since_done_ = forwarded_ > completed_;
+  if (sample_ns_ < kMinSampleNs || sample_packets_ == 0) return;
+  // A sample is device time plus any gap the device spent waiting for our next batch, and a
+  // too-small window makes such gaps: an average would feed on them (measured: 100 us kernels
+  // estimated at 216 us, window 27 instead of 48). So follow the lower envelope: down at once,
+  // up slowly (kernels that really got longer are followed within a few dozen samples).
+  const uint64_t sample = sample_ns_ / sample_packets_;
+  sample_ns_ = sample_packets_ = 0;
+  packet_ns_ = packet_ns_ == 0 || sample < packet_ns_ ? sample : (packet_ns_ * 15 + sample) / 16;
+  const uint64_t per = std::max<uint64_t>(packet_ns_, 1);
+  const uint64_t want = batch_ + (slack_ns_ + per - 1) / per;
+  const uint64_t cap = hw_size_ > 2 ? hw_size_ - 2 : 1;  // room for the closing marker
+  const uint64_t window = std::max(threshold_, std::min(want, cap));
+  if (window * 4 > window_ * 5 || window * 5 < window_ * 4) {
+    HP_LOG(kDebug, "xqueue: Level-1 window %" PRIu64 " -> %" PRIu64 " packets (%" PRIu64
+           " ns per packet)", window_, window, packet_ns_);
+  }
+  window_ = window;
 }
 
 bool XQueueImpl::AppendMarkerLocked() {
@@ -145,7 +183,7 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
     uint64_t allowed = pending;
     if (holding && throttled_.load(std::memory_order_relaxed)) {
       uint64_t in_flight = forwarded_ - completed_;
-      uint64_t room = threshold_ > in_flight ? threshold_ - in_flight : 0;
+      uint64_t room = window_ > in_flight ? window_ - in_flight : 0;
       allowed = std::min(pending, room);
       // Batch release: while packets would stay held, wait until a whole batch may go.
       if (allowed < std::min(batch_, pending)) allowed = 0;
@@ -170,6 +208,11 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
     forwarded_ += n;
     hw_write_ += n;
     soft_read_ += n;
+    if (n > 0 && slack_ns_ != 0 && !busy_since_done_) {
+      // Work reaches an idle queue: a packet-time interval starts now (UpdateWindowLocked).
+      last_done_ns_ = common::MonotonicRawNs();
+      busy_since_done_ = true;
+    }
   }
   // The marker rule (xqueue.h).
   bool marker = false;
@@ -468,6 +511,8 @@ XQueueStats XQueueImpl::stats() const {
   s.forwarded = forwarded_;
   s.held = soft_write - soft_read_;
   s.in_flight = forwarded_ - completed_;
+  s.window = window_;
+  s.packet_ns = packet_ns_;
   s.markers = markers_issued_;
   s.suspensions = suspensions_;
   s.suspended = suspended_.load(std::memory_order_relaxed);

@@ -60,6 +60,8 @@ class XQueueImpl final : public XQueue {
   void ForwardHeld();
   // All *Locked functions require mu_.
   void PollMarkersLocked();
+  // A marker completion covering `packets`: updates packet_ns_ and window_ (slack_ns_ != 0).
+  void UpdateWindowLocked(uint64_t packets);
   // Forwards what the rules allow; appends a marker if the marker rule says so (rule (c) only when
   // `closing`: pump and drain). Returns the number of application packets forwarded.
   uint64_t ForwardLocked(bool closing);
@@ -95,6 +97,7 @@ class XQueueImpl final : public XQueue {
   const bool hold_enabled_;
   const uint64_t threshold_;
   const uint64_t batch_;
+  const uint64_t slack_ns_;
   Listener* const listener_;
   const hsa_signal_t marker_signal_;
 
@@ -111,6 +114,14 @@ class XQueueImpl final : public XQueue {
   std::vector<uint64_t> marker_covers_;  // forwarded_ covered by marker k, at k & cover_mask_
   uint64_t cover_mask_;
   uint64_t last_soft_write_ = 0;  // soft write index seen by the last ForwardLocked
+  // Packet-time estimate (XQueueOptions::slack_ns): from marker completions observed while the
+  // queue had work in flight throughout.
+  uint64_t packet_ns_ = 0;         // lower envelope of ns per packet; 0: no sample yet
+  uint64_t last_done_ns_ = 0;      // when markers_done_ last advanced
+  bool busy_since_done_ = false;   // packets were in flight when it did
+  uint64_t sample_ns_ = 0;         // busy time summed towards the next sample
+  uint64_t sample_packets_ = 0;    // packets completed in it
+  uint64_t window_;                // current in-flight bound
   uint64_t suspensions_ = 0;
   bool busy_ = false;
   bool draining_ = false;     // Drain() ran: no threshold, no holding, from now on

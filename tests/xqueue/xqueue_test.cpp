@@ -147,6 +147,46 @@ TEST(XQueueTest, LiftingTheThrottleForwardsHeldPacketsAndDropsBatchMarkers) {
   EXPECT_EQ(rig.cp.order_errors.load(), 0u);
 }
 
+XQueueOptions SlackOpts(uint64_t slack_ns) {
+  XQueueOptions o = Opts(16, 8);
+  o.slack_ns = slack_ns;
+  return o;
+}
+
+// Short packets: the window grows to batch + slack / packet time (50 us packets, 2 ms slack:
+// about 48), so a batch release never finds the device idle; the estimate is in stats().
+TEST(XQueueTest, ShortPacketsWidenTheLevel1Window) {
+  Rig rig(4096, 1024, /*parallel=*/1, SlackOpts(2'000'000));
+  for (int i = 0; i < 1500; ++i) ASSERT_NE(rig.Kernel(50'000), UINT64_MAX);
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.max_in_flight.load() > 20; }))
+      << "window " << rig.xq->stats().window << ", packet " << rig.xq->stats().packet_ns << " ns";
+  const XQueueStats st = rig.xq->stats();
+  EXPECT_GE(st.packet_ns, 40'000u);
+  EXPECT_GT(st.window, 16u);
+  EXPECT_LE(st.window, 8u + 2'000'000u / 40'000u);
+  EXPECT_LE(rig.cp.max_in_flight.load(), st.window + 8);  // a batch may be in the ring early
+}
+
+// Long packets (slack / packet time below threshold - batch) keep the configured threshold.
+TEST(XQueueTest, LongPacketsKeepTheThreshold) {
+  Rig rig(256, 256, /*parallel=*/1, SlackOpts(2'000'000));
+  for (int i = 0; i < 40; ++i) ASSERT_NE(rig.Kernel(1'000'000), UINT64_MAX);
+  EXPECT_TRUE(WaitFor([&] { return rig.xq->stats().packet_ns != 0; }));
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() >= 24; }));
+  EXPECT_EQ(rig.xq->stats().window, 16u);
+  EXPECT_LE(rig.cp.max_in_flight.load(), 16u);
+}
+
+// Without slack the window is the threshold whatever the packets' length.
+TEST(XQueueTest, NoSlackKeepsTheThresholdForShortPackets) {
+  Rig rig(4096, 1024, /*parallel=*/1, SlackOpts(0));
+  for (int i = 0; i < 600; ++i) ASSERT_NE(rig.Kernel(50'000), UINT64_MAX);
+  EXPECT_TRUE(WaitFor([&] { return rig.cp.app_completed.load() >= 300; }));
+  EXPECT_EQ(rig.xq->stats().window, 16u);
+  EXPECT_EQ(rig.xq->stats().packet_ns, 0u);
+  EXPECT_LE(rig.cp.max_in_flight.load(), 16u);
+}
+
 TEST(XQueueTest, MarkerOverheadIsAboutOnePerBatch) {
   Rig rig(256, 256, 64, Opts(4096, 8));
   uint64_t t0 = common::MonotonicRawNs();
