@@ -15,9 +15,11 @@
 //  HSAPREEMPT_DEADLINE_US      0..60000000 (0 = none)              0         latency target under edf
 //  HSAPREEMPT_THRESHOLD        1..4096                             16        Level-1: max packets in flight per queue
 //  HSAPREEMPT_BATCH            1..THRESHOLD                        8         Level-1: packets released per batch
-//  HSAPREEMPT_L1_SLACK_US      0..1000000 (0 = off)                4000      Level-1: keep at least this much estimated
+//  HSAPREEMPT_L1_SLACK_US      0..1000000 (0 = off)                0         Level-1: keep at least this much estimated
 //                                                                            work queued beyond a batch (short kernels
-//                                                                            get more than THRESHOLD packets in flight)
+//                                                                            get more than THRESHOLD packets in flight:
+//                                                                            low-priority throughput for high-priority
+//                                                                            latency; docs/sched.md)
 //  HSAPREEMPT_THROTTLE         auto|always                         auto      Level-1 bound: auto = only on queues something
 //                                                                            on the board may preempt; always = every queue
 //  HSAPREEMPT_CROSS_PROCESS    0 | 1                               1         join the per-user, per-GPU board
@@ -55,7 +57,7 @@ struct Config {
   uint64_t deadline_us = 0;
   uint32_t threshold = 16;
   uint32_t batch = 8;
-  uint64_t l1_slack_us = 4000;
+  uint64_t l1_slack_us = 0;
   bool throttle_always = false;  // HSAPREEMPT_THROTTLE=always
   bool cross_process = true;
   std::string board = "gpu";
