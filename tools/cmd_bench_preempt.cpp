@@ -71,15 +71,13 @@ constexpr const char* kUsage =
     "  --csv FILE         also write the table as CSV\n"
     "  --plot-dir DIR     also write PNG plots (needs gnuplot)\n";
 
-struct Options {
+struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<double> durations_ms = {0.1, 1, 5, 20};
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   int probes = 200;
   double probe_us = 10;
   int threshold = 0;
   long long seed = 1;
-  bool quick = false, json = false;
-  std::string csv, plot_dir;
   double low_alone_s = 3;
 };
 
@@ -104,11 +102,6 @@ struct Cell {
   std::string fallback;  // the tool's line saying the low queue runs on Level-1 only, if any
   Measure overhead;  // low alone with the tool (not for none)
 };
-
-int UsageError(const std::string& msg) {
-  std::fprintf(stderr, "hsapreempt bench preempt: %s (see --help)\n", msg.c_str());
-  return kExitUsage;
-}
 
 std::string Num(double v) { return report::Format("%g", v); }
 
@@ -203,56 +196,32 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
 }
 
 bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
+  report::FlagReader r("bench preempt", kUsage, args, status);
   bool durations_set = false, probes_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* v) {
-      if (i + 1 >= args.size()) return false;
-      *v = args[++i];
-      return true;
-    };
-    std::string v, bad;
-    std::vector<double> nums;
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      *status = kExitOk;
-      return false;
-    } else if (a == "--quick") {
-      o->quick = true;
-    } else if (a == "--json") {
-      o->json = true;
-    } else if (a == "--durations") {
-      if (!value(&v) || !report::ParseNumberList(v, 0.001, 10000, &o->durations_ms, &bad)) {
-        *status = UsageError("bad --durations element '" + bad + "' (ms, 0.001..10000)");
-        return false;
-      }
+  while (r.NextOwn(o)) {
+    double x = 0;
+    if (r.Is("--durations")) {
+      if (!r.TakeList(0.001, 10000, &o->durations_ms, "ms, 0.001..10000")) return false;
       durations_set = true;
-    } else if (a == "--levels") {
-      if (!value(&v) || !report::ParseLevelList(v, &o->levels, &bad)) {
-        *status = UsageError("bad --levels element '" + bad + "' (none,1,2,cumask)");
-        return false;
-      }
-    } else if (a == "--probes" || a == "--probe-us" || a == "--threshold" || a == "--seed") {
-      const double hi = a == "--probes" ? 100000 : a == "--probe-us" ? 100000
-                        : a == "--threshold" ? 4096 : 1e15;
-      if (!value(&v) || !report::ParseNumberList(v, 1, hi, &nums, &bad) || nums.size() != 1 ||
-          (a != "--probe-us" && nums[0] != std::floor(nums[0]))) {
-        *status = UsageError("bad " + a + " '" + v + "'");
-        return false;
-      }
-      if (a == "--probes") o->probes = static_cast<int>(nums[0]), probes_set = true;
-      if (a == "--probe-us") o->probe_us = nums[0];
-      if (a == "--threshold") o->threshold = static_cast<int>(nums[0]);
-      if (a == "--seed") o->seed = static_cast<long long>(nums[0]);
-    } else if (a == "--csv") {
-      if (!value(&o->csv)) return *status = UsageError("--csv needs a file"), false;
-    } else if (a == "--plot-dir") {
-      if (!value(&o->plot_dir)) return *status = UsageError("--plot-dir needs a directory"), false;
+    } else if (r.Is("--levels")) {
+      if (!r.TakeLevels(&o->levels)) return false;
+    } else if (r.Is("--probes")) {
+      if (!r.TakeNumber(1, 100000, &x, /*integer=*/true)) return false;
+      o->probes = static_cast<int>(x);
+      probes_set = true;
+    } else if (r.Is("--probe-us")) {
+      if (!r.TakeNumber(1, 100000, &o->probe_us)) return false;
+    } else if (r.Is("--threshold")) {
+      if (!r.TakeNumber(1, 4096, &x, /*integer=*/true)) return false;
+      o->threshold = static_cast<int>(x);
+    } else if (r.Is("--seed")) {
+      if (!r.TakeNumber(1, 1e15, &x, /*integer=*/true)) return false;
+      o->seed = static_cast<long long>(x);
     } else {
-      *status = UsageError("unknown argument '" + a + "'");
-      return false;
+      return r.Unknown();
     }
   }
+  if (r.stopped()) return false;
   if (o->quick) {
     if (!durations_set) o->durations_ms = {1, 5};
     if (!probes_set) o->probes = 40;

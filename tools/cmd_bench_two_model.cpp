@@ -77,7 +77,7 @@ constexpr const char* kUsage =
     "  --csv FILE         also write the table as CSV\n"
     "  --plot-dir DIR     also write PNG plots (needs gnuplot)\n";
 
-struct Options {
+struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<double> batches = {8, 256, 1024}, rates = {10, 20};
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   std::vector<std::string> policies = {"priority"};
@@ -87,8 +87,6 @@ struct Options {
   bool scale_set = false;
   const workload::Calibration* cal = nullptr;
   std::string calibration;
-  bool quick = false, json = false;
-  std::string csv, plot_dir;
 };
 
 constexpr int kSmallPriority = 90, kLargePriority = 10, kSmallWeight = 9, kLargeWeight = 1;
@@ -219,51 +217,26 @@ void Measure(const Options& o, const std::string& device, Cell* c, std::string* 
 }
 
 bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
-  auto usage = [&](const std::string& msg) {
-    std::fprintf(stderr, "hsapreempt bench two-model: %s (see --help)\n", msg.c_str());
-    *status = kExitUsage;
-    return false;
-  };
+  report::FlagReader r("bench two-model", kUsage, args, status);
   bool batches_set = false, seconds_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string v, bad;
-    std::vector<double> nums;
-    auto value = [&]() {
-      if (i + 1 >= args.size()) return false;
-      v = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      *status = kExitOk;
-      return false;
-    } else if (a == "--quick") {
-      o->quick = true;
-    } else if (a == "--json") {
-      o->json = true;
-    } else if (a == "--batches") {
-      if (!value() || !report::ParseNumberList(v, 1, 1024, &o->batches, &bad)) {
-        return usage("bad --batches element '" + bad + "' (traced: 8, 256, 1024)");
-      }
+  while (r.NextOwn(o)) {
+    if (r.Is("--batches")) {
+      if (!r.TakeList(1, 1024, &o->batches, "traced: 8, 256, 1024")) return false;
       batches_set = true;
-    } else if (a == "--rates") {
-      if (!value() || !report::ParseNumberList(v, 0.1, 1000, &o->rates, &bad)) {
-        return usage("bad --rates element '" + bad + "' (0.1..1000 requests/s)");
-      }
-    } else if (a == "--levels") {
-      if (!value() || !report::ParseLevelList(v, &o->levels, &bad)) {
-        return usage("bad --levels element '" + bad + "' (none,1,2,cumask)");
-      }
-    } else if (a == "--policies") {
-      if (!value()) return usage("--policies needs a list");
+    } else if (r.Is("--rates")) {
+      if (!r.TakeList(0.1, 1000, &o->rates, "0.1..1000 requests/s")) return false;
+    } else if (r.Is("--levels")) {
+      if (!r.TakeLevels(&o->levels)) return false;
+    } else if (r.Is("--policies")) {
+      std::string v;
+      if (!r.TakeString(&v, "--policies needs a list")) return false;
       o->policies.clear();
       size_t start = 0;
       while (true) {
         size_t comma = v.find(',', start);
         std::string p = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (p != "priority" && p != "weighted") {
-          return usage("bad --policies element '" + p + "' (priority,weighted)");
+          return r.Fail("bad --policies element '" + p + "' (priority,weighted)");
         }
         if (std::find(o->policies.begin(), o->policies.end(), p) == o->policies.end()) {
           o->policies.push_back(p);
@@ -271,24 +244,17 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
-    } else if (a == "--seconds" || a == "--scale") {
-      const double lo = a == "--seconds" ? 0.5 : 0.01, hi = a == "--seconds" ? 3600 : 100;
-      if (!value() || !report::ParseNumberList(v, lo, hi, &nums, &bad) || nums.size() != 1) {
-        return usage(report::Format("bad %s '%s' (%g..%g)", a.c_str(), v.c_str(), lo, hi));
-      }
-      (a == "--seconds" ? o->seconds : o->scale) = nums[0];
-      if (a == "--scale") o->scale_set = true;
-      if (a == "--seconds") seconds_set = true;
-    } else if (a == "--csv") {
-      if (!value()) return usage("--csv needs a file");
-      o->csv = v;
-    } else if (a == "--plot-dir") {
-      if (!value()) return usage("--plot-dir needs a directory");
-      o->plot_dir = v;
+    } else if (r.Is("--seconds")) {
+      if (!r.TakeNumber(0.5, 3600, &o->seconds)) return false;
+      seconds_set = true;
+    } else if (r.Is("--scale")) {
+      if (!r.TakeNumber(0.01, 100, &o->scale)) return false;
+      o->scale_set = true;
     } else {
-      return usage("unknown argument '" + a + "'");
+      return r.Unknown();
     }
   }
+  if (r.stopped()) return false;
   if (o->quick) {
     if (!batches_set) o->batches = {1024};
     if (!seconds_set) o->seconds = 3;

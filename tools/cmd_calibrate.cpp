@@ -66,11 +66,10 @@ constexpr const char* kUsage =
     "  --quick         short run for CI (no fit: rounds 1)\n"
     "  --json          print JSON instead of the table\n";
 
-struct Options {
+struct Options : report::CommonFlags {  // --quick, --json (no tables: files = false)
   std::string preset = "mi308x", traces = HSAPREEMPT_DEFAULT_TRACES;
   double seconds = 20;
   std::vector<double> rounds = {1, 4, 16};
-  bool quick = false, json = false;
 };
 
 // The users' figures (issue "Calibrate the simulated device"): measured on one MI308X.
@@ -233,54 +232,28 @@ CaseRun RunLargeAlone(Context* ctx, int batch, double rounds) {
 }
 
 bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
-  auto usage = [&](const std::string& msg) {
-    std::fprintf(stderr, "hsapreempt calibrate: %s (see --help)\n", msg.c_str());
-    *status = kExitUsage;
-    return false;
-  };
+  report::FlagReader r("calibrate", kUsage, args, status);
+  o->files = false;
   bool seconds_set = false, rounds_set = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string v, bad;
-    std::vector<double> nums;
-    auto value = [&]() {
-      if (i + 1 >= args.size()) return false;
-      v = args[++i];
-      return true;
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      *status = kExitOk;
-      return false;
-    } else if (a == "--quick") {
-      o->quick = true;
-    } else if (a == "--json") {
-      o->json = true;
-    } else if (a == "--preset") {
-      if (!value() || (v != "mi308x" && v != "mi300x")) return usage("--preset: mi308x or mi300x");
+  while (r.NextOwn(o)) {
+    if (r.Is("--preset")) {
+      std::string v;
+      if (!r.TakeString(&v, "--preset: mi308x or mi300x")) return false;
+      if (v != "mi308x" && v != "mi300x") return r.Fail("--preset: mi308x or mi300x");
       o->preset = v;
-    } else if (a == "--traces") {
-      if (!value()) return usage("--traces needs a file");
-      o->traces = v;
-    } else if (a == "--seconds") {
-      if (!value() || !report::ParseNumberList(v, 0.5, 3600, &nums, &bad) || nums.size() != 1) {
-        return usage("bad --seconds '" + v + "' (0.5..3600)");
-      }
-      o->seconds = nums[0];
+    } else if (r.Is("--traces")) {
+      if (!r.TakeString(&o->traces, "--traces needs a file")) return false;
+    } else if (r.Is("--seconds")) {
+      if (!r.TakeNumber(0.5, 3600, &o->seconds)) return false;
       seconds_set = true;
-    } else if (a == "--rounds") {
-      if (!value() || !report::ParseNumberList(v, 1, 64, &nums, &bad)) {
-        return usage("bad --rounds element '" + bad + "' (integers 1..64)");
-      }
-      for (double r : nums) {
-        if (r != std::floor(r)) return usage("bad --rounds element '" + Num(r) + "' (integers)");
-      }
-      o->rounds = nums;
+    } else if (r.Is("--rounds")) {
+      if (!r.TakeList(1, 64, &o->rounds, "integers 1..64", /*integers=*/true)) return false;
       rounds_set = true;
     } else {
-      return usage("unknown argument '" + a + "'");
+      return r.Unknown();
     }
   }
+  if (r.stopped()) return false;
   if (o->quick) {
     if (!seconds_set) o->seconds = 3;
     if (!rounds_set) o->rounds = {1};

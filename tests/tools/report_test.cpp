@@ -82,6 +82,48 @@ TEST(ReportTest, ListsAreStrict) {
   EXPECT_EQ(bad, "3");
 }
 
+// FlagReader: common flags, values consumed, and every failure a usage error (exit code 2).
+TEST(ReportTest, FlagReaderTakesCommonFlagsAndValuesAndFailsAsUsage) {
+  const std::vector<std::string> args = {"--quick", "--csv", "f.csv", "--n", "7", "--list", "1,2"};
+  int status = -1;
+  FlagReader r("bench x", "usage\n", args, &status);
+  CommonFlags common;
+  double n = 0;
+  std::vector<double> list;
+  while (r.Next()) {
+    FlagReader::Common c = r.TakeCommon(&common);
+    ASSERT_NE(c, FlagReader::Common::kStop);
+    if (c == FlagReader::Common::kTaken) continue;
+    if (r.Is("--n")) {
+      ASSERT_TRUE(r.TakeNumber(1, 10, &n, /*integer=*/true));
+    } else if (r.Is("--list")) {
+      ASSERT_TRUE(r.TakeList(1, 10, &list, "1..10", /*integers=*/true));
+    }
+  }
+  EXPECT_TRUE(common.quick);
+  EXPECT_EQ(common.csv, "f.csv");
+  EXPECT_EQ(n, 7);
+  EXPECT_EQ(list, (std::vector<double>{1, 2}));
+  EXPECT_EQ(status, -1) << "nothing failed";
+
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--n", "1.5"}, {"--n"}, {"--n", "11"}, {"--list", "1,2.5"}}) {
+    status = -1;
+    FlagReader b("bench x", "usage\n", bad, &status);
+    ASSERT_TRUE(b.Next());
+    const bool ok = b.Is("--n") ? b.TakeNumber(1, 10, &n, true) : b.TakeList(1, 10, &list, "", true);
+    EXPECT_FALSE(ok) << bad[0];
+    EXPECT_EQ(status, kExitUsage) << bad[0];
+  }
+  // Without files, --csv is not a common flag (the command reports it unknown).
+  CommonFlags no_files;
+  no_files.files = false;
+  const std::vector<std::string> csv = {"--csv", "f"};
+  FlagReader c("calibrate", "usage\n", csv, &status);
+  ASSERT_TRUE(c.Next());
+  EXPECT_EQ(c.TakeCommon(&no_files), FlagReader::Common::kNo);
+}
+
 TEST(ReportTest, ThroughputCountsFractionsOfUnitsInTheWindow) {
   // A closed loop: units back to back, 10 ms each, from t = 0 to 100 ms.
   std::vector<double> rel, end;

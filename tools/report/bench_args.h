@@ -1,13 +1,17 @@
 // Flag parsing shared by the evaluation benchmarks: comma-separated number lists and level lists,
-// strict (a bad element rejects the whole flag, with the element named).
+// strict (a bad element rejects the whole flag, with the element named), and FlagReader, the
+// argument loop with the flags every benchmark has (--help, --quick, --json, --csv, --plot-dir).
 #ifndef TOOLS_REPORT_BENCH_ARGS_H_
 #define TOOLS_REPORT_BENCH_ARGS_H_
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "tools/command.h"
 
 #include "tools/report/workload_child.h"
 
@@ -59,6 +63,128 @@ inline bool ParseLevelList(const std::string& text, std::vector<Level>* out, std
   *out = levels;
   return true;
 }
+
+// The flags every benchmark takes; FlagReader::TakeCommon fills them.
+struct CommonFlags {
+  bool files = true;  // --csv and --plot-dir are accepted (set false where there is no table)
+  bool quick = false, json = false;
+  std::string csv, plot_dir;
+};
+
+// Walks a command's arguments. Every Take* consumes the current flag's value; on a missing or bad
+// one it prints "hsapreempt <command>: <why> (see --help)", sets the exit status to kExitUsage and
+// returns false, so a parser is `if (!r.Take...(...)) return false;` per flag.
+class FlagReader {
+ public:
+  FlagReader(const char* command, const char* usage, const std::vector<std::string>& args,
+             int* status)
+      : command_(command), usage_(usage), args_(args), status_(status) {}
+
+  // Advances to the next argument; false at the end.
+  bool Next() { return ++i_ < args_.size(); }
+  const std::string& flag() const { return args_[i_]; }
+  bool Is(const char* name) const { return args_[i_] == name; }
+
+  // Advances to the next argument that is not a common flag, taking those on the way (TakeCommon).
+  // False at the end of the arguments, or when one of them ends the parse (--help, a bad value):
+  // then stopped() is true and the status is set.
+  bool NextOwn(CommonFlags* f) {
+    while (Next()) {
+      switch (TakeCommon(f)) {
+        case Common::kNo: return true;
+        case Common::kTaken: continue;
+        case Common::kStop: stopped_ = true; return false;
+      }
+    }
+    return false;
+  }
+  bool stopped() const { return stopped_; }
+
+  enum class Common { kNo, kTaken, kStop };
+  // --help/-h (prints the usage; kStop with status ok), --quick, --json, --csv FILE,
+  // --plot-dir DIR (kTaken, or kStop with a usage error); kNo for any other flag.
+  Common TakeCommon(CommonFlags* f) {
+    const std::string& a = flag();
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage_, stdout);
+      *status_ = kExitOk;
+      return Common::kStop;
+    }
+    if (a == "--quick") return f->quick = true, Common::kTaken;
+    if (a == "--json") return f->json = true, Common::kTaken;
+    if (!f->files) return Common::kNo;
+    if (a == "--csv") return TakeString(&f->csv, "--csv needs a file") ? Common::kTaken : Common::kStop;
+    if (a == "--plot-dir") {
+      return TakeString(&f->plot_dir, "--plot-dir needs a directory") ? Common::kTaken
+                                                                      : Common::kStop;
+    }
+    return Common::kNo;
+  }
+
+  // The next argument as it is; `missing` is the message when there is none.
+  bool TakeString(std::string* out, const std::string& missing) {
+    if (i_ + 1 >= args_.size()) return Fail(missing);
+    *out = args_[++i_];
+    return true;
+  }
+  // A list of numbers in [lo, hi]; `hint` (e.g. "ms, 0.001..10000") ends the message.
+  bool TakeList(double lo, double hi, std::vector<double>* out, const std::string& hint,
+                bool integers = false) {
+    std::string v, bad;
+    const std::string a = flag();
+    if (!TakeString(&v, a + " needs a list")) return false;
+    std::vector<double> nums;
+    if (!ParseNumberList(v, lo, hi, &nums, &bad)) {
+      return Fail("bad " + a + " element '" + bad + "' (" + hint + ")");
+    }
+    for (double x : nums) {
+      if (integers && x != std::floor(x)) {
+        char text[64];
+        std::snprintf(text, sizeof(text), "%g", x);
+        return Fail("bad " + a + " element '" + text + "' (integers)");
+      }
+    }
+    *out = nums;
+    return true;
+  }
+  // One number in [lo, hi] (an integer if asked).
+  bool TakeNumber(double lo, double hi, double* out, bool integer = false) {
+    std::string v, bad;
+    const std::string a = flag();
+    if (!TakeString(&v, a + " needs a value")) return false;
+    std::vector<double> nums;
+    if (!ParseNumberList(v, lo, hi, &nums, &bad) || nums.size() != 1 ||
+        (integer && nums[0] != std::floor(nums[0]))) {
+      char range[96];
+      std::snprintf(range, sizeof(range), "%g..%g%s", lo, hi, integer ? ", an integer" : "");
+      return Fail("bad " + a + " '" + v + "' (" + range + ")");
+    }
+    *out = nums[0];
+    return true;
+  }
+  bool TakeLevels(std::vector<Level>* out) {
+    std::string v, bad;
+    if (!TakeString(&v, "--levels needs a list")) return false;
+    if (!ParseLevelList(v, out, &bad)) return Fail("bad --levels element '" + bad + "' (none,1,2,cumask)");
+    return true;
+  }
+
+  // Prints the usage error; always false.
+  bool Fail(const std::string& why) {
+    std::fprintf(stderr, "hsapreempt %s: %s (see --help)\n", command_, why.c_str());
+    *status_ = kExitUsage;
+    return false;
+  }
+  bool Unknown() { return Fail("unknown argument '" + flag() + "'"); }
+
+ private:
+  const char* command_;
+  const char* usage_;
+  const std::vector<std::string>& args_;
+  int* status_;
+  size_t i_ = static_cast<size_t>(-1);
+  bool stopped_ = false;
+};
 
 }  // namespace hsapreempt::tools::report
 
