@@ -132,10 +132,9 @@ void XQueueImpl::PollMarkersLocked() {
 void XQueueImpl::UpdateWindowLocked(uint64_t packets) {
   const uint64_t now = common::MonotonicRawNs();
   // Only an interval that began with our work in flight counts (one that began idle would count
-  // the idle time as packet time; ForwardLocked starts one when work reaches an idle queue). Such
-  // intervals are summed to at least kMinSampleNs, so the
-  // pump's polling jitter (up to 200 us on when a completion is seen) stays small against the
-  // sample.
+  // the idle time as packet time; ForwardLocked starts one when work reaches an idle queue).
+  // Such intervals are summed to at least kMinSampleNs, so the pump's polling jitter (up to
+  // 200 us on when a completion is seen) stays small against the sample.
   if (busy_since_done_ && now > last_done_ns_) {
     sample_ns_ += now - last_done_ns_;
     sample_packets_ += packets;
