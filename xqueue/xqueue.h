@@ -10,11 +10,11 @@
 // of producers: a per-queue lock serialises forwarding.
 //
 // Level-1: at most `threshold` packets in flight (more for short kernels: XQueueOptions::slack_ns),
-// released in batches of `batch`. Completion is
-// tracked without touching the application's signals: after a batch the XQueue appends a
-// *marker* (barrier-AND, barrier bit set, no dependencies, completion signal ours). While
-// suspended, nothing new is forwarded. Held packets are released by Pump() (called by the
-// per-process pump thread when a marker completes or the queue is resumed).
+// released in batches of `batch`. Completion is tracked without touching the application's
+// signals: after a batch the XQueue appends a *marker* (barrier-AND, barrier bit set, no
+// dependencies, completion signal ours). While suspended, nothing new is forwarded. Held packets
+// are released by Pump() (called by the per-process pump thread when a marker completes or the
+// queue is resumed).
 //
 // Marker rule (what the XQueue pays for completion tracking). A forwarding round (one OnDoorbell,
 // Resume, Pump or Drain call) appends one marker after its packets iff some forwarded packets are

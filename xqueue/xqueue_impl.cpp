@@ -135,12 +135,12 @@ void XQueueImpl::UpdateWindowLocked(uint64_t packets) {
   // the idle time as packet time; ForwardLocked starts one when work reaches an idle queue).
   // Such intervals are summed to at least kMinSampleNs, so the pump's polling jitter (up to
   // 200 us on when a completion is seen) stays small against the sample.
-  if (busy_since_done_ && now > last_done_ns_) {
-    sample_ns_ += now - last_done_ns_;
+  if (interval_busy_ && now > interval_start_ns_) {
+    sample_ns_ += now - interval_start_ns_;
     sample_packets_ += packets;
   }
-  last_done_ns_ = now;
-  busy_since_done_ = forwarded_ > completed_;
+  interval_start_ns_ = now;
+  interval_busy_ = forwarded_ > completed_;
   if (sample_ns_ < kMinSampleNs || sample_packets_ == 0) return;
   // A sample is device time plus any gap the device spent waiting for our next batch, and a
   // too-small window makes such gaps: an average would feed on them (measured: 100 us kernels
@@ -207,10 +207,10 @@ uint64_t XQueueImpl::ForwardLocked(bool closing) {
     forwarded_ += n;
     hw_write_ += n;
     soft_read_ += n;
-    if (n > 0 && slack_ns_ != 0 && !busy_since_done_) {
+    if (n > 0 && slack_ns_ != 0 && !interval_busy_) {
       // Work reaches an idle queue: a packet-time interval starts now (UpdateWindowLocked).
-      last_done_ns_ = common::MonotonicRawNs();
-      busy_since_done_ = true;
+      interval_start_ns_ = common::MonotonicRawNs();
+      interval_busy_ = true;
     }
   }
   // The marker rule (xqueue.h).

@@ -76,7 +76,6 @@ class XQueueImpl final : public XQueue {
   bool BarrierBlocked(const uint8_t* slot) const;
   // The packet the queue's progress depends on (CP head or oldest held), or null; requires mu_.
   const uint8_t* HeadPacketLocked(bool* in_flight_only) const;
-  // Reports the current busy state to the listener if it differs from the last report.
   // Tells the listener the current busy state if it changed since the last report; with
   // force_busy, reports busy even if the last report was busy (work after an unreported idle).
   void SyncListener(bool force_busy = false);
@@ -114,11 +113,11 @@ class XQueueImpl final : public XQueue {
   std::vector<uint64_t> marker_covers_;  // forwarded_ covered by marker k, at k & cover_mask_
   uint64_t cover_mask_;
   uint64_t last_soft_write_ = 0;  // soft write index seen by the last ForwardLocked
-  // Packet-time estimate (XQueueOptions::slack_ns): from marker completions observed while the
-  // queue had work in flight throughout.
+  // Packet-time estimate (XQueueOptions::slack_ns): time between marker completions, over
+  // intervals that began with work in flight (UpdateWindowLocked).
   uint64_t packet_ns_ = 0;         // lower envelope of ns per packet; 0: no sample yet
-  uint64_t last_done_ns_ = 0;      // when markers_done_ last advanced
-  bool busy_since_done_ = false;   // packets were in flight when it did
+  uint64_t interval_start_ns_ = 0; // last marker completion, or work reaching an idle queue
+  bool interval_busy_ = false;     // packets were in flight when the interval began
   uint64_t sample_ns_ = 0;         // busy time summed towards the next sample
   uint64_t sample_packets_ = 0;    // packets completed in it
   uint64_t window_;                // current in-flight bound
