@@ -12,6 +12,7 @@
 
 #include "kfd_ctl/device.h"
 #include "tests/kfd_ctl/fake_backend.h"
+#include "tests/support/fork_child.h"
 
 namespace hsapreempt::kfd {
 namespace {
@@ -246,15 +247,8 @@ TEST(RealBackendTest, ChildOfForkOpensItsOwnDescriptor) {
   // descriptor of its own, not an error, after the parent opened one.
   RealBackend b("/dev/null");
   EXPECT_EQ(b.Ioctl(abi::kIocGetVersion, nullptr), -ENOTTY);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    int r = b.Ioctl(abi::kIocGetVersion, nullptr);
-    _exit(r == -ENOTTY ? 0 : 1);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  testsupport::ExpectChildReturnsZero(
+      [&] { return b.Ioctl(abi::kIocGetVersion, nullptr) == -ENOTTY ? 0 : 1; });
   RealBackend missing("/nonexistent/kfd");
   EXPECT_EQ(missing.Ioctl(abi::kIocGetVersion, nullptr), -ENOENT);
 }

@@ -12,6 +12,7 @@
 #include "kfd_ctl/queue_id_map.h"
 #include "kfd_ctl/sysfs.h"
 #include "tests/kfd_ctl/fake_backend.h"
+#include "tests/support/fork_child.h"
 
 namespace hsapreempt::kfd {
 namespace {
@@ -232,7 +233,8 @@ TEST(QueueIdMapperTest, ForkWhileAnotherThreadCreatesDoesNotDeadlockTheChild) {
     f.mapper->EndQueueCreate(0, 0);
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  pid_t pid = fork();  // the prepare handler waits for the creation in flight
+  // The prepare handler waits for the creation in flight.
+  pid_t pid = testsupport::ForkWithWatchdog();
   if (pid == 0) {
     f.mapper->BeginQueueCreate();
     f.mapper->EndQueueCreate(0, 0);
@@ -240,9 +242,7 @@ TEST(QueueIdMapperTest, ForkWhileAnotherThreadCreatesDoesNotDeadlockTheChild) {
   }
   creator.join();
   ASSERT_GT(pid, 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(testsupport::ChildOutcome(pid), "");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "simdev/queue_registry.h"
+#include "tests/support/fork_child.h"
 
 namespace {
 
@@ -192,7 +193,7 @@ TEST_F(ThunkTest, ForkedChildGetsItsOwnCommandProcessor) {
   MiniQueue parent;
   ASSERT_EQ(parent.Create(), HSAKMT_STATUS_SUCCESS);
   ASSERT_TRUE(parent.RoundTrip());
-  pid_t pid = fork();
+  pid_t pid = hsapreempt::testsupport::ForkWithWatchdog();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // The child has no queues and no CP thread; it opens KFD and creates its own queue.
@@ -205,10 +206,7 @@ TEST_F(ThunkTest, ForkedChildGetsItsOwnCommandProcessor) {
     if (rc == 0 && !child.RoundTrip()) rc |= 16;
     _exit(rc);
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(hsapreempt::testsupport::ChildOutcome(pid), "");
   EXPECT_TRUE(parent.RoundTrip()) << "parent's CP stopped after fork";
   hsaKmtDestroyQueue(parent.rsrc.QueueId);
 }

@@ -15,6 +15,7 @@
 
 #include "simdev/model/device_testing.h"
 #include "simdev/model/sysfs.h"
+#include "tests/support/fork_child.h"
 
 namespace simdev {
 namespace {
@@ -125,7 +126,7 @@ TEST_F(DeviceTest, DeadProcessQueuesAreDropped) {
   Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   int mine = d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, NowNs());
-  pid_t child = fork();
+  pid_t child = hsapreempt::testsupport::ForkWithWatchdog();
   ASSERT_GE(child, 0);
   if (child == 0) {
     // The child adds a queue and a long dispatch, keeps its sysfs entry, and dies.
@@ -137,9 +138,7 @@ TEST_F(DeviceTest, DeadProcessQueuesAreDropped) {
     bool ok = q >= 0 && d->Launch(q, w, NowNs()) != 0 && SysfsAddQueue(d->params(), pid, 1, 4096);
     _exit(ok ? 0 : 1);
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(hsapreempt::testsupport::ChildOutcome(child), "");
   ASSERT_EQ(d->QueueCount(), 2);
   EXPECT_EQ(access(SysfsProcessDir(d->params(), child).c_str(), F_OK), 0);
   EXPECT_EQ(d->ReapDeadProcesses(NowNs()), 1);
@@ -162,12 +161,8 @@ TEST_F(DeviceTest, PeriodicCheckReapsWithoutAnExplicitCall) {
   std::unique_ptr<Device> d_owner(Device::CreateForTest(TestParams(), name_));
   Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
-  pid_t child = fork();
-  if (child == 0) {
-    _exit(d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, 1) >= 0 ? 0 : 1);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
+  hsapreempt::testsupport::ExpectChildReturnsZero(
+      [&] { return d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, 1) >= 0 ? 0 : 1; });
   ASSERT_EQ(d->QueueCount(), 1);
   d->NextEventTime(NowNs());  // any locked call with a time past the check interval
   EXPECT_EQ(d->QueueCount(), 0);
@@ -198,7 +193,8 @@ TEST_F(DeviceTest, NotifyCrossesProcesses) {
   Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   uint64_t g = d->Generation();
-  pid_t child = fork();
+  pid_t child = hsapreempt::testsupport::ForkWithWatchdog();
+  ASSERT_GE(child, 0);
   if (child == 0) {
     usleep(20000);
     d->Notify();
@@ -208,7 +204,7 @@ TEST_F(DeviceTest, NotifyCrossesProcesses) {
   d->WaitForChange(g, t0 + 5000000000ull);
   EXPECT_NE(d->Generation(), g);
   EXPECT_LT(NowNs() - t0, 2000000000u);
-  waitpid(child, nullptr, 0);
+  EXPECT_EQ(hsapreempt::testsupport::ChildOutcome(child), "");
 }
 
 TEST_F(DeviceTest, LockHeldByADeadProcessIsRecovered) {
@@ -216,12 +212,10 @@ TEST_F(DeviceTest, LockHeldByADeadProcessIsRecovered) {
   Device* d = d_owner.get();
   ASSERT_NE(d, nullptr);
   int q = d->AddQueue(static_cast<uint32_t>(getpid()), 1, 0, 4096, 0, 1000);
-  pid_t child = fork();
-  if (child == 0) {
+  hsapreempt::testsupport::ExpectChildReturnsZero([&] {
     AcquireDeviceLockForTest(d);  // and die holding it
-    _exit(0);
-  }
-  waitpid(child, nullptr, 0);
+    return 0;
+  });
   KernelWork w;
   w.workgroup_ns = 10;
   uint64_t h = d->Launch(q, w, 5000);  // takes the lock: EOWNERDEAD, repaired, consistent
