@@ -23,6 +23,10 @@
 //     probes         probe kernels measured (after one warm-up)
 //     probe_rate     probes released per second (Poisson)
 //     latency_ns     {count,mean,p50,p90,p95,p99,max,min} of release -> probe kernel start
+//     release_delay_ns   {p50,p99}: the probe thread's own lateness, release -> submission (host
+//                    scheduling; table column `host late P50`)
+//     submit_to_start_ns {p50,p99}: submission -> probe kernel start (what the device, its CP and
+//                    the level add once the probe is submitted)
 //     low_units_per_s  the low job's kernels/s while the probes ran
 //     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
 //     window_s       length of the probe window the throughput was measured over
@@ -96,6 +100,9 @@ struct Cell {
   double probe_rate = 0;
   std::vector<double> latency;  // ns
   Summary lat;
+  // From the probe process's own summaries: release -> submission and submission -> start (ns).
+  double release_delay_p50 = 0, release_delay_p99 = 0;
+  double submit_to_start_p50 = 0, submit_to_start_p99 = 0;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
   std::string retried_after;  // the first attempt's error when the cell was measured twice
@@ -173,6 +180,10 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   cell->latency = pr.Latencies("start");
   cell->probes = static_cast<int>(cell->latency.size());
   cell->lat = Summarize(cell->latency);
+  cell->release_delay_p50 = pr.Get("release_delay_ns").Get("p50").AsNumber();
+  cell->release_delay_p99 = pr.Get("release_delay_ns").Get("p99").AsNumber();
+  cell->submit_to_start_p50 = pr.Get("start_latency_ns").Get("p50").AsNumber();
+  cell->submit_to_start_p99 = pr.Get("start_latency_ns").Get("p99").AsNumber();
   std::vector<double> rel = pr.SampleArray("release_ns"), end = pr.SampleArray("end_ns");
   if (rel.empty() || end.empty()) {
     cell->error = "the probe process measured no probes";
@@ -347,7 +358,7 @@ int Run(const std::vector<std::string>& args) {
   for (const auto& c : cells) all_ok &= c.ok && (c.level == Level::kNoTool || c.overhead.ok);
 
   report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P99 (us)", "max (us)",
-                       "low kept", "overhead", "preempts", "status"});
+                       "host late P50", "low kept", "overhead", "preempts", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[static_cast<size_t>(
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
@@ -367,6 +378,7 @@ int Run(const std::vector<std::string>& args) {
                   c.ok ? report::Format("%.1f", c.lat.p50 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
+                  c.ok ? report::Format("%.1f", c.release_delay_p50 / 1000) : "-",
                   c.ok && std::isfinite(c.kept) ? report::Format("%.1f%%", 100 * c.kept) : "-",
                   overhead, c.ok ? report::Format("%.0f", c.preemptions) : "-", status_text});
   }
@@ -406,6 +418,10 @@ int Run(const std::vector<std::string>& args) {
       w.Field("mean", c.lat.mean).Field("p50", c.lat.p50).Field("p90", c.lat.p90);
       w.Field("p95", c.lat.p95).Field("p99", c.lat.p99).Field("max", c.lat.max);
       w.Field("min", c.lat.min).EndObject();
+      w.Key("release_delay_ns").BeginObject().Field("p50", c.release_delay_p50);
+      w.Field("p99", c.release_delay_p99).EndObject();
+      w.Key("submit_to_start_ns").BeginObject().Field("p50", c.submit_to_start_p50);
+      w.Field("p99", c.submit_to_start_p99).EndObject();
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Key("throughput_kept");
       if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
@@ -441,7 +457,8 @@ int Run(const std::vector<std::string>& args) {
   }
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "
               "%sprobe kernels of %g us; low kept = low job's kernels/s during the probes vs "
-              "alone without the tool; overhead = low job alone, tool vs no tool\n",
+              "alone without the tool; overhead = low job alone, tool vs no tool; host late = the probe "
+              "thread's own lateness (release -> submission), part of the latency\n",
               o.quick ? "quick run, " : "", o.probe_us);
   for (size_t i = 0; i < baselines.size(); ++i) {
     std::printf("baseline D=%g ms: %s\n", o.durations_ms[i],

@@ -80,6 +80,16 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
       }
       if (!c.Get("ok").AsBool()) continue;
       ExpectSummary(c.Get("latency_ns"), where);
+      // The two parts of the latency: each within the whole, neither missing.
+      for (const char* part : {"release_delay_ns", "submit_to_start_ns"}) {
+        const json::Value& s = c.Get(part);
+        ASSERT_TRUE(s.Get("p50").is_number() && s.Get("p99").is_number()) << where << " " << part;
+        EXPECT_GE(s.Get("p50").AsNumber(), 0) << where << " " << part;
+        EXPECT_LE(s.Get("p50").AsNumber(), s.Get("p99").AsNumber()) << where << " " << part;
+        EXPECT_LE(s.Get("p50").AsNumber(), c.Get("latency_ns").Get("max").AsNumber())
+            << where << " " << part;
+      }
+      EXPECT_GT(c.Get("submit_to_start_ns").Get("p50").AsNumber(), 0) << where;
       EXPECT_EQ(c.Get("probes").AsNumber(), v.Get("config").Get("probes").AsNumber()) << where;
       EXPECT_GT(c.Get("low_units_per_s").AsNumber(), 0) << where;
       EXPECT_TRUE(c.Get("throughput_kept").is_number()) << where;
