@@ -260,8 +260,12 @@ void XQueueImpl::OnDoorbell(uint64_t /*value*/) {
     sync = busy_ != was_busy;
     restarted = !sync && was_idle && busy_;
   }
-  if (wake) PumpWake();
+  // The scheduler first: its OnBusy wakes the schedulers that must suspend other queues, which is
+  // on this work's latency path; the pump (idle detection) is not. Measured with the pump woken
+  // first (bench two-model b1024 Level-2, 2 cores, instrumented): forward -> OnBusy 51 us at P50,
+  // 157 us at P90, as the woken pump thread took the CPU from this one; 24-28 / 70-101 us now.
   if (sync || restarted) SyncListener(/*force_busy=*/restarted);
+  if (wake) PumpWake();
 }
 
 XQueueImpl::StepResult XQueueImpl::PumpStep() {
@@ -348,8 +352,8 @@ void XQueueImpl::ForwardHeld() {
     wake = UpdateBusyLocked(last_soft_write_);
     sync = busy_ != was_busy;
   }
-  if (wake) PumpWake();
   if (sync) SyncListener();
+  if (wake) PumpWake();
 }
 
 void XQueueImpl::EngageLever() {
