@@ -164,6 +164,7 @@ Config Config::FromEnvironment(const char* (*getenv_fn)(const char*)) {
   r.Int("HSAPREEMPT_L2_GRACE_US", 0, 100000, &c.l2_grace_us);
   r.Int("HSAPREEMPT_CU_FRACTION", 1, 100, &c.cu_fraction_percent);
   r.Int("HSAPREEMPT_LEASE_MS", 10, 60000, &c.lease_ms);
+  r.Int("HSAPREEMPT_SCHED_NICE", -20, 0, &c.sched_nice);
   return c;
 }
 
@@ -176,7 +177,8 @@ std::string Config::Describe() const {
     << " board=" << board << " l2_mode="
     << (l2_mode == L2Mode::kAuto ? "auto" : l2_mode == L2Mode::kUpdateQueue ? "update" : "suspend")
     << " l2_hysteresis_us=" << l2_hysteresis_us << " l2_grace_us=" << l2_grace_us
-    << " cu_fraction=" << cu_fraction_percent << "% lease_ms=" << lease_ms;
+    << " cu_fraction=" << cu_fraction_percent << "% lease_ms=" << lease_ms
+    << " sched_nice=" << sched_nice;
   return o.str();
 }
 

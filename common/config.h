@@ -30,6 +30,12 @@
 //  HSAPREEMPT_L2_GRACE_US      0..100000                           0         suspend grace period (debug trap)
 //  HSAPREEMPT_CU_FRACTION      1..100 (percent of CUs kept)        25        cumask level: CUs a low queue keeps
 //  HSAPREEMPT_LEASE_MS         10..60000                           1000      board liveness lease
+//  HSAPREEMPT_SCHED_NICE       -20..0 (0 = leave it)               -10       nice value asked for the scheduler thread,
+//                                                                            which suspends other queues when work of
+//                                                                            higher priority arrives; applied only where
+//                                                                            the process may raise a thread's priority
+//                                                                            (CAP_SYS_NICE or RLIMIT_NICE), never lower
+//                                                                            than what the thread inherited
 #ifndef COMMON_CONFIG_H_
 #define COMMON_CONFIG_H_
 
@@ -66,6 +72,7 @@ struct Config {
   uint64_t l2_grace_us = 0;
   uint32_t cu_fraction_percent = 25;
   uint64_t lease_ms = 1000;
+  int sched_nice = -10;
 
   // One message per bad variable ("HSAPREEMPT_THRESHOLD=0 is out of range 1..4096; using 16").
   std::vector<std::string> problems;

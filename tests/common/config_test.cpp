@@ -27,6 +27,17 @@ TEST(ConfigTest, DefaultsWithEmptyEnvironment) {
   EXPECT_EQ(c.batch, 8u);
   EXPECT_EQ(c.level, LevelChoice::kAuto);
   EXPECT_EQ(c.log_level, LogLevel::kWarn);
+  EXPECT_EQ(c.sched_nice, -10);
+}
+
+TEST(ConfigTest, SchedulerNiceOnlyRaisesPriority) {
+  EXPECT_EQ(Parse({{"HSAPREEMPT_SCHED_NICE", "-20"}}).sched_nice, -20);
+  EXPECT_EQ(Parse({{"HSAPREEMPT_SCHED_NICE", "0"}}).sched_nice, 0);
+  Config c = Parse({{"HSAPREEMPT_SCHED_NICE", "5"}});  // we never run below the application
+  ASSERT_EQ(c.problems.size(), 1u);
+  EXPECT_NE(c.problems[0].find("HSAPREEMPT_SCHED_NICE='5' is not an integer in -20..0"),
+            std::string::npos) << c.problems[0];
+  EXPECT_EQ(c.sched_nice, -10);
 }
 
 TEST(ConfigTest, ValidValuesAreTaken) {

@@ -1,10 +1,16 @@
 // The scheduler thread over fake XQueues: in-process and across forked processes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <dirent.h>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "common/clock.h"
@@ -185,6 +191,55 @@ TEST_P(SchedulerTest, ConcurrentStopsJoinOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(InProcessAndBoard, SchedulerTest, ::testing::Bool());
+
+// The nice value of this process's scheduler thread ("hsapreempt-sch"), or 100 if none runs.
+int SchedulerThreadNice() {
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return 100;
+  int nice = 100;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "hsapreempt-sch") continue;
+    errno = 0;
+    int v = getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(e->d_name)));
+    if (errno == 0) nice = v;
+  }
+  closedir(d);
+  return nice;
+}
+
+// Whether a thread of this process may raise its priority to `nice` (tried on a scratch thread).
+bool MayRaiseThreadPriority(int nice) {
+  bool ok = false;
+  std::thread([&] {
+    ok = setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice) == 0;
+  }).join();
+  return ok;
+}
+
+TEST(SchedulerThreadTest, RaisesItsPriorityWherePermittedAndNeverLowersIt) {
+  errno = 0;
+  const int inherited = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+  ASSERT_EQ(errno, 0);
+  for (int want : {-5, 0}) {
+    ScopedBoardName n;
+    auto s = NewScheduler();
+    common::Config c = TestConfig(n.name(), false);
+    c.sched_nice = want;
+    ASSERT_TRUE(s->Start(c, 0).ok());
+    int nice = 100;
+    // The thread sets its priority first thing; give it the time to start.
+    EXPECT_TRUE(WaitFor([&] { return (nice = SchedulerThreadNice()) != 100; }));
+    const bool raised = want < inherited && MayRaiseThreadPriority(want);
+    EXPECT_EQ(nice, raised ? want : inherited)
+        << "HSAPREEMPT_SCHED_NICE=" << want << ", inherited " << inherited
+        << (raised ? ", raising permitted" : ", raising not permitted or not asked");
+    s->Stop();
+  }
+}
 
 TEST(SchedulerHysteresisTest, HardwareLeverStaysEngagedForTheHysteresis) {
   ScopedBoardName n;
