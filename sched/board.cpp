@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdio>
@@ -353,20 +354,28 @@ void Board::SetPolicy(uint32_t policy, bool explicit_choice) {
 
 void Board::Bump() { __atomic_add_fetch(&header_->generation, 1u, __ATOMIC_SEQ_CST); }
 
-void Board::Wake() {
+void Board::WakeMask(uint32_t mask) {
   // Pairs with the seq_cst increment of `waiters` in Wait(): either we see the sleeper, or its
-  // FUTEX_WAIT sees the new generation and does not sleep.
+  // FUTEX_WAIT_BITSET sees the new generation and does not sleep. Plain FUTEX_WAIT/FUTEX_WAKE
+  // (an older library on the same board) match every bit, so both kinds wake each other.
   if (__atomic_load_n(&header_->waiters, __ATOMIC_SEQ_CST) == 0) return;
-  syscall(SYS_futex, &header_->generation, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  syscall(SYS_futex, &header_->generation, FUTEX_WAKE_BITSET, INT_MAX, nullptr, nullptr, mask);
 }
 
-void Board::Wait(uint32_t seen, uint64_t timeout_ns) {
+void Board::Wait(uint32_t seen, uint64_t timeout_ns, uint32_t proc_slot) {
+  timeout_ns = std::min<uint64_t>(timeout_ns, 3600ull * 1000000000ull);  // no overflow below
   __atomic_add_fetch(&header_->waiters, 1u, __ATOMIC_SEQ_CST);
-  timespec ts{static_cast<time_t>(timeout_ns / 1000000000ull),
-              static_cast<long>(timeout_ns % 1000000000ull)};
   if (__atomic_load_n(&header_->generation, __ATOMIC_SEQ_CST) == seen) {
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline.
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const uint64_t at = static_cast<uint64_t>(now.tv_sec) * 1000000000ull +
+                        static_cast<uint64_t>(now.tv_nsec) + timeout_ns;
+    timespec deadline{static_cast<time_t>(at / 1000000000ull),
+                      static_cast<long>(at % 1000000000ull)};
     // Shared (not PRIVATE) futex: wakers live in other processes.
-    syscall(SYS_futex, &header_->generation, FUTEX_WAIT, seen, &ts, nullptr, 0);
+    syscall(SYS_futex, &header_->generation, FUTEX_WAIT_BITSET, seen, &deadline, nullptr,
+            WaitBit(proc_slot));
   }
   __atomic_sub_fetch(&header_->waiters, 1u, __ATOMIC_SEQ_CST);
 }

@@ -69,16 +69,21 @@ class Board {
   void SetPolicy(uint32_t policy, bool explicit_choice);
 
   // Change notification. Bump() after any write others should see; Wake() only when some other
-  // scheduler may have to act (cheap when nobody sleeps).
+  // scheduler may have to act (cheap when nobody sleeps). WakeOthers(slot) wakes every scheduler
+  // but the one of the process in `slot` (for a change only others must act on; waiters are
+  // told apart by slot modulo 32, so a collision wakes one scheduler too many, never too few).
   uint32_t generation() const { return Load(header_->generation); }
   void Bump();
-  void Wake();
+  void Wake() { WakeMask(~0u); }
+  void WakeOthers(uint32_t proc_slot) { WakeMask(~WaitBit(proc_slot)); }
   void BumpAndWake() {
     Bump();
     Wake();
   }
-  // Sleeps until the generation differs from `seen`, a wake, or `timeout_ns`.
-  void Wait(uint32_t seen, uint64_t timeout_ns);
+  // Sleeps until the generation differs from `seen`, a wake that reaches `proc_slot` (kAnySlot:
+  // every wake), or `timeout_ns`.
+  static constexpr uint32_t kAnySlot = ~0u;
+  void Wait(uint32_t seen, uint64_t timeout_ns, uint32_t proc_slot = kAnySlot);
 
   // Liveness of every process slot; reaps dead ones (never `self_pid`). `counts[i]` says whether
   // slot i's queues take part in decisions. Returns the number of processes reaped.
@@ -88,6 +93,10 @@ class Board {
   Board() = default;
   common::Status Lock();
   void Unlock();
+  static uint32_t WaitBit(uint32_t proc_slot) {
+    return proc_slot == kAnySlot ? ~0u : 1u << (proc_slot % 32);
+  }
+  void WakeMask(uint32_t mask);
   void ReapLocked(uint32_t slot, pid_t pid);
   void Initialise();
 

@@ -68,7 +68,11 @@ struct LocalQueue {
   std::atomic<BoardQueue*> entry{nullptr};
   std::atomic<bool> busy{false};
   std::atomic<bool> wake_on_busy{true};
+  // A busy transition may also require our own scheduler to act (another queue of this process
+  // may be suspended): else OnBusy wakes only the other processes' schedulers.
+  std::atomic<bool> wake_self_on_busy{true};
   Board* board = nullptr;
+  uint32_t proc_slot = 0;  // our process's slot on `board`
   uint32_t slot = 0;
   uint64_t id = 0;
   QueueAttrs attrs;
@@ -185,6 +189,8 @@ class SchedulerImpl : public InspectableScheduler {
     lq->on_gpu = false;
     lq->busy.store(false);
     lq->wake_on_busy.store(true);
+    lq->wake_self_on_busy.store(true);
+    lq->proc_slot = proc_slot_;
     Board::QueueInit init{a.priority, a.weight, a.deadline_us,
                           static_cast<uint32_t>(queue->lever_kind())};
     Status s = board_->AddQueue(proc_slot_, pid_, init, &lq->slot, &lq->id);
@@ -247,7 +253,12 @@ class SchedulerImpl : public InspectableScheduler {
       Store(e->has_work, 1u);
     }
     lq->board->Bump();
-    if (lq->wake_on_busy.load(std::memory_order_relaxed)) lq->board->Wake();
+    if (!lq->wake_on_busy.load(std::memory_order_relaxed)) return;
+    if (lq->wake_self_on_busy.load(std::memory_order_relaxed)) {
+      lq->board->Wake();
+    } else {
+      lq->board->WakeOthers(lq->proc_slot);  // one thread fewer competing for the CPU right now
+    }
   }
 
   void OnIdle(xq::XQueue* queue) override {
@@ -334,16 +345,18 @@ class SchedulerImpl : public InspectableScheduler {
 
   void Loop() {
     Board* board;
+    uint32_t slot;
     {
       std::lock_guard<std::mutex> lock(mu_);
       board = board_.get();
+      slot = proc_slot_;
     }
     while (!stop_.load()) {
       const uint32_t seen = board->generation();
       uint64_t next = Evaluate();
       if (stop_.load()) break;
       const uint64_t now = common::MonotonicRawNs();
-      if (next > now) board->Wait(seen, next - now);
+      if (next > now) board->Wait(seen, next - now, slot);
     }
   }
 
@@ -398,6 +411,7 @@ class SchedulerImpl : public InspectableScheduler {
   std::atomic<uint64_t> evaluations_{0};
   std::vector<bool> counts_;
   std::vector<QueueView> views_;
+  std::vector<QueueView> own_views_;  // views_ of our own queues (who must wake us on OnBusy)
   std::vector<LocalQueue*> owners_;  // parallel to views_: ours, or nullptr
   Decision decision_;
   // Built with the scheduler, not lazily in its thread: a function-local static first
@@ -507,6 +521,10 @@ uint64_t SchedulerImpl::Evaluate() {
     next = std::min(next, now + kDrainPollNs);
   }
   policy.Decide(views_, now, &decision_);
+  own_views_.clear();
+  for (const QueueView& v : views_) {
+    if (v.pid == pid_) own_views_.push_back(v);
+  }
   if (decision_.reevaluate_at_ns != 0) next = std::min(next, decision_.reevaluate_at_ns);
 
   InheritPriority();
@@ -568,6 +586,8 @@ uint64_t SchedulerImpl::Evaluate() {
     }
     lq->wake_on_busy.store(policy.BusyMayPreempt(views_, views_[i].id),
                            std::memory_order_relaxed);
+    lq->wake_self_on_busy.store(policy.BusyMayPreempt(own_views_, views_[i].id),
+                                std::memory_order_relaxed);
   }
   if (changed) board->BumpAndWake();
   for (LocalQueue* lq : queues_) {

@@ -242,6 +242,44 @@ TEST(BoardTest, SilentProcessStopsCountingAfterTheLease) {
   EXPECT_EQ(Load(a->proc(slot)->pid), getppid());   // and not reaped
 }
 
+TEST(BoardTest, WakeOthersSkipsTheNamedProcessOnly) {
+  ScopedBoardName n;
+  auto b = MustOpen(n.name());
+  const uint32_t gen = b->generation();
+  using Clock = std::chrono::steady_clock;
+  // Slot 3 stands for "us", slot 5 for another process; neither sees the generation change.
+  Clock::duration self_waited{}, other_waited{};
+  std::thread self([&] {
+    auto t0 = Clock::now();
+    b->Wait(gen, 600'000'000, 3);
+    self_waited = Clock::now() - t0;
+  });
+  std::thread other([&] {
+    auto t0 = Clock::now();
+    b->Wait(gen, 5'000'000'000, 5);
+    other_waited = Clock::now() - t0;
+  });
+  ASSERT_TRUE(testing::WaitFor([&] { return Load(b->header()->waiters) == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both inside FUTEX_WAIT_BITSET
+  b->WakeOthers(3);
+  other.join();
+  self.join();
+  EXPECT_LT(other_waited, std::chrono::seconds(2)) << "the other process's scheduler was woken";
+  EXPECT_GE(self_waited, std::chrono::milliseconds(500)) << "ours slept until its timeout";
+  // A plain Wake reaches every slot, and a waiter of any slot is reached by it.
+  Clock::duration waited{};
+  std::thread any([&] {
+    auto t0 = Clock::now();
+    b->Wait(gen, 5'000'000'000, 3);
+    waited = Clock::now() - t0;
+  });
+  ASSERT_TRUE(testing::WaitFor([&] { return Load(b->header()->waiters) == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  b->Wake();
+  any.join();
+  EXPECT_LT(waited, std::chrono::seconds(2));
+}
+
 TEST(BoardTest, WaitReturnsOnWakeFromAnotherProcess) {
   ScopedBoardName n;
   auto a = MustOpen(n.name());
