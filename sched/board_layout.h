@@ -32,7 +32,7 @@ struct BoardHeader {
   uint32_t max_queues;
   uint32_t proc_bytes;     // sizeof(BoardProc)
   uint32_t queue_bytes;    // sizeof(BoardQueue)
-  uint32_t generation;     // futex word (shared): bumped + woken on every change
+  uint32_t generation;     // futex word (shared, bitset waits: bit = process slot mod 32)
   uint32_t waiters;        // scheduler threads sleeping on `generation`
   uint32_t policy;         // common::PolicyChoice
   uint32_t policy_set;     // 1: chosen explicitly (CLI or HSAPREEMPT_POLICY); first one wins
