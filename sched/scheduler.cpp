@@ -10,12 +10,7 @@
 // LocalQueue (never freed, see below) and its board entry, with atomics.
 #include <pthread.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/thread_priority.h"
 #include "sched/board.h"
 #include "sched/policy.h"
 #include "sched/scheduler_internal.h"
@@ -40,7 +36,7 @@ constexpr uint64_t kBlockedPollNs = 1'000'000;  // re-check a queue blocked on a
 constexpr uint64_t kHeldLivenessPollNs = 20'000'000;
 constexpr uint64_t kDrainPollNs = 250'000;
 
-// The calling thread asks for nice `want` (HSAPREEMPT_SCHED_NICE) when that is a higher priority
+// The scheduler thread asks for nice `want` (HSAPREEMPT_SCHED_NICE) when that is a higher priority
 // than the one it inherited and the process may raise it (CAP_SYS_NICE, or RLIMIT_NICE); it never
 // lowers its priority. Why: this thread suspends other queues when work of higher priority
 // arrives, and on a busy host a woken thread of default priority can wait hundreds of
@@ -49,15 +45,13 @@ constexpr uint64_t kDrainPollNs = 250'000;
 // It sleeps almost always (0.06 s of CPU in a 25 s run), so its priority costs the application
 // nothing measurable. Logged at info level only: silent unless asked.
 void RaiseThreadPriority(int want) {
-  const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-  errno = 0;
-  const int have = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-  if (errno != 0 || want == 0 || want >= have) return;
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(tid), want) == 0) {
-    HP_LOG(kInfo, "scheduler: thread at nice %d (HSAPREEMPT_SCHED_NICE)", want);
+  const common::NiceResult r = common::RaiseThisThreadPriority(want);
+  if (!r.asked) return;
+  if (r.error.empty()) {
+    HP_LOG(kInfo, "scheduler: thread at nice %d (HSAPREEMPT_SCHED_NICE)", r.now);
   } else {
     HP_LOG(kInfo, "scheduler: thread keeps nice %d: raising it to %d is not permitted here (%s; "
-           "needs CAP_SYS_NICE or RLIMIT_NICE)", have, want, std::strerror(errno));
+           "needs CAP_SYS_NICE or RLIMIT_NICE)", r.inherited, want, r.error.c_str());
   }
 }
 

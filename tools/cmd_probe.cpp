@@ -11,9 +11,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/config.h"
+#include "common/thread_priority.h"
 #include "kfd_ctl/device.h"
 #include "levels/select.h"
 #include "tools/command.h"
@@ -225,6 +227,21 @@ int Probe(const std::vector<std::string>& args) {
     }
   }
   const levels::LeverChoice choice = Choose(h, config);
+  // What the scheduler thread will get (HSAPREEMPT_SCHED_NICE), tried on a scratch thread.
+  common::NiceResult nice;
+  std::thread([&] { nice = common::RaiseThisThreadPriority(config.sched_nice); }).join();
+  const std::string nice_note =
+      config.sched_nice == 0 ? "left alone (HSAPREEMPT_SCHED_NICE=0), nice " +
+                                   std::to_string(nice.inherited)
+      : !nice.asked ? "nice " + std::to_string(nice.inherited) + " inherited, already at or above " +
+                          std::to_string(config.sched_nice)
+      : nice.error.empty()
+          ? "nice " + std::to_string(nice.now) + " (raised from " + std::to_string(nice.inherited) +
+                ")"
+          : "keeps nice " + std::to_string(nice.inherited) + ": raising it to " +
+                std::to_string(config.sched_nice) + " is not permitted (" + nice.error +
+                "); the Level-2 reaction may be slower on a busy host (grant CAP_SYS_NICE or "
+                "raise RLIMIT_NICE, `ulimit -e`)";
   const std::string rpr = FindRocprofilerRegister();
   const std::string rpr_note =
       rpr.empty() ? "not present: ROCr loads HSA_TOOLS_LIB directly (ROCm 5.x behaviour)"
@@ -268,6 +285,10 @@ int Probe(const std::vector<std::string>& args) {
     w.Key("mapping").Raw(json::Serialize(h.Get("mapping")));
     w.Key("levers").Raw(json::Serialize(h.Get("levers")));
     w.Key("effects").Raw(json::Serialize(h.Get("effects")));
+    w.Key("scheduler_thread").BeginObject();
+    w.Field("asked", config.sched_nice).Field("inherited", nice.inherited);
+    w.Field("nice", nice.now).Field("raised", nice.asked && nice.error.empty());
+    w.Field("error", nice.error).Field("note", nice_note).EndObject();
     w.Field("config", config.Describe());
     w.Key("config_problems").BeginArray();
     for (const std::string& p : config.problems) w.String(p);
@@ -313,6 +334,7 @@ int Probe(const std::vector<std::string>& args) {
     Line("UPDATE_QUEUE 0/100%", LeverLine(h.Get("levers").Get("update_queue"), h.Get("effects").Get("update_queue")));
     Line("SET_CU_MASK", LeverLine(h.Get("levers").Get("cu_mask"), h.Get("effects").Get("cu_mask")));
     Line("DBG_TRAP suspend", LeverLine(h.Get("levers").Get("dbg_suspend"), h.Get("effects").Get("dbg_suspend")));
+    Line("scheduler thread", nice_note);
     Line("config", config.Describe());
     for (const std::string& p : config.problems) Line("config problem", p);
     Line("queues will get", std::string(levels::LeverName(choice.kind)) + ": " + choice.why);

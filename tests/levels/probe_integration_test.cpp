@@ -83,6 +83,14 @@ TEST_F(ProbeTest, Linux61HasUpdateQueueAndCuMaskButNoDebugTrap) {
   EXPECT_TRUE(l.Get("cu_mask").Get("ok").AsBool()) << tools::json::Serialize(l);
   EXPECT_FALSE(l.Get("dbg_suspend").Get("tried").AsBool());
   EXPECT_TRUE(Has(l.Get("dbg_suspend").Get("error").AsString(), "1.13"));
+  // The scheduler thread's priority: asked for the default, raised or refused with a reason.
+  const Value& t = v.Get("scheduler_thread");
+  EXPECT_EQ(t.Get("asked").AsNumber(), -10);
+  EXPECT_EQ(t.Get("raised").AsBool(), t.Get("error").AsString().empty() &&
+                                          t.Get("inherited").AsNumber() > -10)
+      << tools::json::Serialize(t);
+  EXPECT_EQ(t.Get("nice").AsNumber(), t.Get("raised").AsBool() ? -10 : t.Get("inherited").AsNumber())
+      << tools::json::Serialize(t);
   EXPECT_EQ(v.Get("selection").Get("lever").AsString(), "update_queue")
       << v.Get("selection").Get("why").AsString();
 }
