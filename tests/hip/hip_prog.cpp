@@ -6,6 +6,7 @@
 //        fullqueue. Spin kernels follow include/hsapreempt/sim_kernel_abi.h.
 #include <hip/hip_runtime.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -239,6 +240,7 @@ void Fork(const char* exec_self) {
   for (int i = 0; i < 10; ++i) Spin(s, 100000, counter, nullptr);
   pid_t pid = fork();
   if (pid == 0) {
+    alarm(120);  // watchdog, kept across exec: a hung child fails the test instead of holding it
     if (exec_self) {
       execl(exec_self, exec_self, "memcpy", static_cast<char*>(nullptr));
       _exit(127);
@@ -252,6 +254,8 @@ void Fork(const char* exec_self) {
   int status = 0;
   if (pid < 0 || waitpid(pid, &status, 0) != pid) {
     Fail("fork/waitpid failed");
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    Fail("child hung: killed by its watchdog");
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     Fail("child ended with status " + std::to_string(status));
   }

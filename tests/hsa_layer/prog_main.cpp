@@ -1,6 +1,7 @@
 // hsa_layer_prog modes besides `stress` (stress_main.cpp): nogpu, destroy-held, fork, api.
 #include <dlfcn.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -129,6 +130,9 @@ int RunFork(const Args& args, const char* self) {
   const bool exec = args.Str("exec", "0") == "1";
   pid_t pid = fork();
   if (pid == 0) {
+    // Watchdog (kept across exec): a child that hangs - in the tool's exit handlers, say - is
+    // killed by SIGALRM and reported as such instead of holding the test until ctest's timeout.
+    alarm(120);
     if (exec) {
       execl(self, self, "stress", "--threads", "2", "--packets", "500", "--queues", "2",
             "--queue-size", "64", "--dep-every", "10", static_cast<char*>(nullptr));
@@ -151,9 +155,11 @@ int RunFork(const Args& args, const char* self) {
   hsa_signal_destroy(sig);
   hsa_signal_destroy(sig2);
   hsa_queue_destroy(q);
-  std::printf("%s fork%s: parent work %s, child exit %d\n", ok && child_ok ? "PASS" : "FAIL",
+  std::printf("%s fork%s: parent work %s, child exit %d%s\n", ok && child_ok ? "PASS" : "FAIL",
               exec ? "+exec" : "", ok ? "complete" : "INCOMPLETE",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+              WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? " (hung: killed by its watchdog)"
+              : WIFSIGNALED(status) ? " (killed by a signal)" : "");
   UnloadKernel(&k);
   ShutdownHsa();
   return ok && child_ok ? 0 : 1;
