@@ -285,7 +285,6 @@ class SchedulerImpl : public InspectableScheduler {
     lease_ns_ = config.lease_ms * 1'000'000;
     hysteresis_ns_ = config.l2_hysteresis_us * 1000;
     throttle_always_ = config.throttle_always;
-    thread_nice_ = config.sched_nice;
     Status result = Status::Ok();
     board_.reset();
     if (config.cross_process) {
@@ -331,7 +330,13 @@ class SchedulerImpl : public InspectableScheduler {
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     auto* self = static_cast<SchedulerImpl*>(arg);
-    RaiseThreadPriority(self->thread_nice_);  // set before pthread_create, never changed while we run
+    int nice;
+    {
+      // config_ is written only by StartLocked, before this thread exists (Stop joins first).
+      std::lock_guard<std::mutex> lock(self->mu_);
+      nice = self->config_.sched_nice;
+    }
+    RaiseThreadPriority(nice);
     pthread_setname_np(pthread_self(), "hsapreempt-sch");  // after: once named, the nice is final
     self->Loop();
     return nullptr;
@@ -389,7 +394,6 @@ class SchedulerImpl : public InspectableScheduler {
   std::unique_ptr<Board> board_;
   common::Config config_;
   bool have_config_ = false;
-  int thread_nice_ = 0;  // config_.sched_nice, for the thread to read without mu_
   bool started_ = false;
   bool stopping_ = false;
   uint32_t gpu_index_ = 0;
