@@ -48,6 +48,17 @@ std::string HelperPath() {
   return "";
 }
 
+// One line on the scheduler thread's priority: what HSAPREEMPT_SCHED_NICE (`asked`) gave `r`.
+std::string SchedulerThreadNote(int asked, const common::NiceResult& r) {
+  const std::string inherited = std::to_string(r.inherited);
+  if (asked == 0) return "left alone (HSAPREEMPT_SCHED_NICE=0), nice " + inherited;
+  if (!r.asked) return "nice " + inherited + " inherited, already at or above " + std::to_string(asked);
+  if (r.error.empty()) return "nice " + std::to_string(r.now) + " (raised from " + inherited + ")";
+  return "keeps nice " + inherited + ": raising it to " + std::to_string(asked) +
+         " is not permitted (" + r.error + "); the Level-2 reaction may be slower on a busy host "
+         "(grant CAP_SYS_NICE or raise RLIMIT_NICE, `ulimit -e`)";
+}
+
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -230,18 +241,7 @@ int Probe(const std::vector<std::string>& args) {
   // What the scheduler thread will get (HSAPREEMPT_SCHED_NICE), tried on a scratch thread.
   common::NiceResult nice;
   std::thread([&] { nice = common::RaiseThisThreadPriority(config.sched_nice); }).join();
-  const std::string nice_note =
-      config.sched_nice == 0 ? "left alone (HSAPREEMPT_SCHED_NICE=0), nice " +
-                                   std::to_string(nice.inherited)
-      : !nice.asked ? "nice " + std::to_string(nice.inherited) + " inherited, already at or above " +
-                          std::to_string(config.sched_nice)
-      : nice.error.empty()
-          ? "nice " + std::to_string(nice.now) + " (raised from " + std::to_string(nice.inherited) +
-                ")"
-          : "keeps nice " + std::to_string(nice.inherited) + ": raising it to " +
-                std::to_string(config.sched_nice) + " is not permitted (" + nice.error +
-                "); the Level-2 reaction may be slower on a busy host (grant CAP_SYS_NICE or "
-                "raise RLIMIT_NICE, `ulimit -e`)";
+  const std::string nice_note = SchedulerThreadNote(config.sched_nice, nice);
   const std::string rpr = FindRocprofilerRegister();
   const std::string rpr_note =
       rpr.empty() ? "not present: ROCr loads HSA_TOOLS_LIB directly (ROCm 5.x behaviour)"
