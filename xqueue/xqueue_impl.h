@@ -79,6 +79,9 @@ class XQueueImpl final : public XQueue {
   // Tells the listener the current busy state if it changed since the last report; with
   // force_busy, reports busy even if the last report was busy (work after an unreported idle).
   void SyncListener(bool force_busy = false);
+  // After a forwarding round on a caller's thread: SyncListener (if `report`), then PumpWake (if
+  // `wake_pump`), in that order (the reason is in the definition). No lock held.
+  void ReportThenWake(bool report, bool wake_pump, bool force_busy = false);
   void EngageLever();
   void ReleaseLever();
 
