@@ -14,6 +14,9 @@
 //   ok               every measurement succeeded
 //   quick            --quick was given
 //   sim              the simulated device's description (hsapreempt_sim_describe), "" on a real GPU
+//   host             the host's noise floor, measured before the runs (tools/support/host_noise.h):
+//                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
+//                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
 //   config           {durations_ms:[..], levels:[..], probes, probe_us, threshold (0 = library
 //                     default), seed, low_alone_s}
 //   baseline[]       per duration, the low job alone without the tool:
@@ -29,6 +32,8 @@
 //                    the level add once the probe is submitted)
 //     low_units_per_s  the low job's kernels/s while the probes ran
 //     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
+//     host_steal     share of CPU time the hypervisor stole during the contention run (null:
+//                    unknown; table column `steal`)
 //     window_s       length of the probe window the throughput was measured over
 //     preemptions, runlist_updates  the low job's CWSR saves and the device's runlist updates in
 //                    the device trace (the ring holds the last 65536 events, so with short
@@ -52,6 +57,7 @@
 #include "tools/report/plot.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
+#include "tools/support/host_noise.h"
 #include "tools/support/json.h"
 #include "tools/support/stats.h"
 
@@ -108,6 +114,7 @@ struct Cell {
   std::string retried_after;  // the first attempt's error when the cell was measured twice
   std::string fallback;  // the tool's line saying the low queue runs on Level-1 only, if any
   Measure overhead;  // low alone with the tool (not for none)
+  double steal = NAN;  // hypervisor steal during the contention run
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -172,6 +179,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   report::CleanupStage(stage);
   const report::WorkloadRun& lr = runs[0];
   const report::WorkloadRun& pr = runs[1];
+  cell->steal = lr.host_steal;
   if (sim->empty() && pr.ok) *sim = pr.Get("device").Get("sim").AsString();
   if (!lr.ok || !pr.ok) {
     cell->error = !pr.ok ? "probe process: " + pr.error : "low process: " + lr.error;
@@ -309,6 +317,8 @@ int Run(const std::vector<std::string>& args) {
                          "libhsakmt.so.1 next to the tools)\n");
     return kExitUnsupported;
   }
+  std::fprintf(stderr, "host wake-up check (%g s)\n", o.quick ? 1.0 : 2.0);
+  const WakeupCheck host = CheckWakeups(o.quick ? 1.0 : 2.0);
   const std::string prefix = "bpre-" + std::to_string(getpid()) + "-";
   int serial = 0;
   size_t steps = o.durations_ms.size() * (1 + 2 * o.levels.size());
@@ -358,7 +368,7 @@ int Run(const std::vector<std::string>& args) {
   for (const auto& c : cells) all_ok &= c.ok && (c.level == Level::kNoTool || c.overhead.ok);
 
   report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P99 (us)", "max (us)",
-                       "host late P50", "low kept", "overhead", "preempts", "status"});
+                       "host late P50", "steal", "low kept", "overhead", "preempts", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[static_cast<size_t>(
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
@@ -379,6 +389,7 @@ int Run(const std::vector<std::string>& args) {
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.release_delay_p50 / 1000) : "-",
+                  FormatSteal(c.steal),
                   c.ok && std::isfinite(c.kept) ? report::Format("%.1f%%", 100 * c.kept) : "-",
                   overhead, c.ok ? report::Format("%.0f", c.preemptions) : "-", status_text});
   }
@@ -395,6 +406,8 @@ int Run(const std::vector<std::string>& args) {
     json::Writer w;
     w.BeginObject().Field("bench", "preempt").Field("ok", all_ok).Field("quick", o.quick);
     w.Field("sim", sim);
+    w.Key("host");
+    WriteWakeupCheck(host, &w);
     w.Key("config").BeginObject().Key("durations_ms").BeginArray();
     for (double d : o.durations_ms) w.Number(d);
     w.EndArray().Key("levels").BeginArray();
@@ -414,15 +427,14 @@ int Run(const std::vector<std::string>& args) {
       w.Field("ok", c.ok);
       if (!c.ok) w.Field("error", c.error);
       w.Field("probes", c.probes).Field("probe_rate", c.probe_rate);
-      w.Key("latency_ns").BeginObject().Field("count", static_cast<uint64_t>(c.lat.count));
-      w.Field("mean", c.lat.mean).Field("p50", c.lat.p50).Field("p90", c.lat.p90);
-      w.Field("p95", c.lat.p95).Field("p99", c.lat.p99).Field("max", c.lat.max);
-      w.Field("min", c.lat.min).EndObject();
+      WriteSummary(c.lat, "latency_ns", &w);
       w.Key("release_delay_ns").BeginObject().Field("p50", c.release_delay_p50);
       w.Field("p99", c.release_delay_p99).EndObject();
       w.Key("submit_to_start_ns").BeginObject().Field("p50", c.submit_to_start_p50);
       w.Field("p99", c.submit_to_start_p99).EndObject();
       w.Field("low_units_per_s", c.low_units_per_s);
+      w.Key("host_steal");
+      if (std::isfinite(c.steal)) w.Number(c.steal); else w.Null();
       w.Key("throughput_kept");
       if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
@@ -450,6 +462,8 @@ int Run(const std::vector<std::string>& args) {
   }
 
   std::printf("%s\n", sim.empty() ? "device: real GPU" : sim.c_str());
+  std::printf("host: %s (the host's own noise floor, inside every latency below)\n",
+              DescribeWakeupCheck(host).c_str());
   for (const Cell& c : cells) {
     if (!c.fallback.empty()) {
       std::printf("note: D=%g ms %s: %s\n", c.d_ms, report::LevelLabel(c.level), c.fallback.c_str());
@@ -458,7 +472,7 @@ int Run(const std::vector<std::string>& args) {
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "
               "%sprobe kernels of %g us; low kept = low job's kernels/s during the probes vs "
               "alone without the tool; overhead = low job alone, tool vs no tool; host late = the probe "
-              "thread's own lateness (release -> submission), part of the latency\n",
+              "thread's own lateness (release -> submission), part of the latency; steal = hypervisor's share of the CPU time during the cell\n",
               o.quick ? "quick run, " : "", o.probe_us);
   for (size_t i = 0; i < baselines.size(); ++i) {
     std::printf("baseline D=%g ms: %s\n", o.durations_ms[i],

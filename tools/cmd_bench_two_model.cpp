@@ -12,9 +12,13 @@
 // --json fields (also in docs/benchmarks.md):
 //   bench "two-model"; ok (every measurement succeeded); quick; sim (simulated device's
 //   description, "" on a real GPU); scale
+//   host {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}  the host's
+//           noise floor, measured before the runs: how late a thread sleeping period_ns woke,
+//           and the hypervisor's steal share (tools/support/host_noise.h)
 //   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, small_model,
 //           large_model, small_priority, large_priority, small_weight, large_weight}
-//   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min}}
+//   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min},
+//                        release_delay_p99_ns, submit_to_end_p99_ns, host_steal}
 //   standalone_large[]  {batch, ok, error?, iterations_per_s}
 //   cells[]  per batch x rate x level (x policy for the tool levels):
 //     batch, rate, level ("none"|"L1"|"L2"|"cumask"), policy ("-" for none), ok, error?
@@ -23,6 +27,8 @@
 //     p99_vs_standalone   latency p99 / standalone p99 at this rate (null if standalone failed)
 //     release_delay_p99_ns, submit_to_end_p99_ns   the small model's host lateness (release ->
 //                         submission) and latency from submission (device + scheduling only)
+//     host_steal          share of CPU time the hypervisor stole during the measurement (null:
+//                         unknown; table column `steal`)
 //     large_iterations_per_s  large model's throughput while the small one ran
 //     large_kept          large_iterations_per_s / standalone (null if standalone failed)
 //     window_s            length of the window the large throughput was measured over: from
@@ -52,6 +58,7 @@
 #include "tools/report/plot.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
+#include "tools/support/host_noise.h"
 #include "tools/support/json.h"
 #include "tools/support/stats.h"
 #include "tools/workload/calibration.h"
@@ -99,6 +106,7 @@ struct Small {
   Summary lat;
   double release_delay_p99 = 0;  // ns: host lateness of the releases (a host effect, not ours)
   double submit_to_end_p99 = 0;  // ns: latency without that lateness
+  double steal = NAN;            // hypervisor steal during the run (host_noise.h)
 };
 
 struct Large {
@@ -117,8 +125,8 @@ struct Cell {
   std::string error;
   double p99_ratio = NAN, kept = NAN;
   std::string fallback;    // the tool's line saying the large model's queue ran on Level-1 only
-  int late_requests = 0;
-  std::string retried_after;  // the first attempt's error when the cell was measured twice   // small requests that ended after the large model's last iteration
+  int late_requests = 0;      // small requests that ended after the large model's last iteration
+  std::string retried_after;  // the first attempt's error when the cell was measured twice
   double preemptions = 0;  // CWSR saves of the large model's queues (device trace)
   std::string target;
 };
@@ -161,6 +169,7 @@ report::Stage MakeStage(const std::string& device, Level level, const std::strin
 void FillSmall(const report::WorkloadRun& run, Small* s) {
   s->ok = run.ok;
   s->error = run.error;
+  s->steal = run.host_steal;
   if (!run.ok) return;
   s->latency = run.Latencies("end");
   s->lat = Summarize(s->latency);
@@ -296,6 +305,8 @@ int Run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
   };
   Results r;
+  std::fprintf(stderr, "host wake-up check (%g s)\n", o.quick ? 1.0 : 2.0);
+  r.host = CheckWakeups(o.quick ? 1.0 : 2.0);
   for (double rate : o.rates) {
     progress(report::Format("small model alone at %g req/s for %g s", rate, o.seconds));
     report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);

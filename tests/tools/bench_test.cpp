@@ -32,6 +32,24 @@ json::Value RunBench(const std::vector<std::string>& args, int* exit_code) {
   return v;
 }
 
+// The host's noise floor, measured before the runs (tools/support/host_noise.h).
+void ExpectHostCheck(const json::Value& v) {
+  const json::Value& h = v.Get("host");
+  ASSERT_TRUE(h.is_object()) << "no host check";
+  EXPECT_GT(h.Get("period_ns").AsNumber(), 0);
+  EXPECT_GE(h.Get("seconds").AsNumber(), 1.0);
+  EXPECT_TRUE(h.Get("steal").is_number() || h.Get("steal").is_null());
+}
+
+void ExpectSteal(const json::Value& c, const std::string& where) {
+  const json::Value& s = c.Get("host_steal");
+  ASSERT_TRUE(s.is_number() || s.is_null()) << where << ": host_steal";
+  if (s.is_number()) {
+    EXPECT_GE(s.AsNumber(), 0) << where;
+    EXPECT_LE(s.AsNumber(), 1) << where;
+  }
+}
+
 void ExpectSummary(const json::Value& s, const std::string& where) {
   ASSERT_TRUE(s.is_object()) << where;
   for (const char* k : {"count", "mean", "p50", "p90", "p95", "p99", "max", "min"}) {
@@ -48,6 +66,8 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
   json::Value v = RunBench({"bench", "preempt", "--quick", "--json"}, &code);
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("bench").AsString(), "preempt");
+  ExpectHostCheck(v);
+  ExpectSummary(v.Get("host").Get("late_ns"), "host check");
   EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
   const auto& durations = v.Get("config").Get("durations_ms").items();
   const auto& levels = v.Get("config").Get("levels").items();
@@ -94,6 +114,7 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
       EXPECT_GT(c.Get("low_units_per_s").AsNumber(), 0) << where;
       EXPECT_TRUE(c.Get("throughput_kept").is_number()) << where;
       EXPECT_GT(c.Get("window_s").AsNumber(), 0) << where;
+      ExpectSteal(c, where);
       if (l.AsString() == "none") {
         EXPECT_TRUE(c.Get("overhead").is_null()) << where;
       } else {
@@ -112,6 +133,8 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   json::Value v = RunBench({"bench", "two-model", "--quick", "--json"}, &code);
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("bench").AsString(), "two-model");
+  ExpectHostCheck(v);
+  ExpectSummary(v.Get("host").Get("late_ns"), "host check");
   EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
   EXPECT_DOUBLE_EQ(v.Get("scale").AsNumber(), 3.8);
   const auto& batches = v.Get("config").Get("batches").items();
@@ -123,6 +146,7 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   for (const auto& s : v.Get("standalone_small").items()) {
     EXPECT_TRUE(s.Get("ok").AsBool()) << "standalone small: " << s.Get("error").AsString();
     ExpectSummary(s.Get("latency_ns"), "standalone small");
+    ExpectSteal(s, "standalone small");
   }
   for (const auto& g : v.Get("standalone_large").items()) {
     EXPECT_TRUE(g.Get("ok").AsBool()) << "standalone large: " << g.Get("error").AsString();
@@ -153,6 +177,7 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
       EXPECT_TRUE(c.Get("p99_vs_standalone").is_number()) << where;
       EXPECT_GT(c.Get("large_iterations_per_s").AsNumber(), 0) << where;
       EXPECT_TRUE(c.Get("large_kept").is_number()) << where;
+      ExpectSteal(c, where);
       EXPECT_EQ(c.Get("policy").AsString(), l.AsString() == "none" ? "-" : "priority") << where;
     }
   }

@@ -9,6 +9,7 @@
 
 #include "tools/command.h"
 #include "tools/report/table.h"
+#include "tools/support/host_noise.h"
 #include "tools/support/subprocess.h"
 
 namespace hsapreempt::tools::report {
@@ -157,6 +158,7 @@ WorkloadRun RunOne(const Launch& launch) {
 std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches) {
   std::vector<WorkloadRun> runs(launches.size());
   std::vector<std::thread> threads;
+  const CpuTimes before = ReadCpuTimes();
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < launches.size(); ++i) {
     threads.emplace_back([&, i] {
@@ -166,6 +168,8 @@ std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches) {
     });
   }
   for (auto& t : threads) t.join();
+  const double steal = StealFraction(before, ReadCpuTimes());
+  for (auto& r : runs) r.host_steal = steal;
   return runs;
 }
 

@@ -5,6 +5,7 @@
 #ifndef TOOLS_REPORT_WORKLOAD_CHILD_H_
 #define TOOLS_REPORT_WORKLOAD_CHILD_H_
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct WorkloadRun {
   json::Value out;     // the workload's JSON (may be partial/null when !ok)
   std::string err;     // the child's stderr (the tool logs at info level: see ChildEnv)
   double wall_s = 0;
+  // Share of the machine's CPU time the hypervisor stole while RunAll ran (the same for every
+  // run of one call; NaN when /proc/stat has no steal figure). tools/support/host_noise.h.
+  double host_steal = NAN;
 
   const json::Value& Get(const std::string& key) const { return out.Get(key); }
   // "samples" arrays as numbers (empty when absent).
@@ -67,6 +71,7 @@ std::string LevelFallback(const WorkloadRun& run);
 std::string WorkloadPath();
 
 // Runs the launches concurrently (one thread each), each after its delay. Blocks until all end.
+// Each run's host_steal is the steal over the whole call.
 std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches);
 
 struct WindowThroughput {

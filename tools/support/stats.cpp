@@ -33,4 +33,10 @@ Summary Summarize(const std::vector<double>& samples) {
   return s;
 }
 
+void WriteSummary(const Summary& s, const char* key, json::Writer* w) {
+  w->Key(key).BeginObject().Field("count", static_cast<uint64_t>(s.count));
+  w->Field("mean", s.mean).Field("p50", s.p50).Field("p90", s.p90).Field("p95", s.p95);
+  w->Field("p99", s.p99).Field("max", s.max).Field("min", s.min).EndObject();
+}
+
 }  // namespace hsapreempt::tools

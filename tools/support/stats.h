@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "tools/support/json.h"
+
 namespace hsapreempt::tools {
 
 struct Summary {
@@ -23,6 +25,9 @@ double Percentile(const std::vector<double>& sorted, double p);
 
 // Sorts a copy of `samples` and summarises it (all zeros when empty).
 Summary Summarize(const std::vector<double>& samples);
+
+// Writes `key`: {count, mean, p50, p90, p95, p99, max, min}.
+void WriteSummary(const Summary& s, const char* key, json::Writer* w);
 
 }  // namespace hsapreempt::tools
 
