@@ -17,12 +17,14 @@
 //   host             the host's noise floor, measured before the runs (tools/support/host_noise.h):
 //                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
-//   config           {durations_ms:[..], levels:[..], probes, probe_us, threshold (0 = library
-//                     default), seed, low_alone_s}
+//   config           {durations_ms:[..], levels:[..], probes, probe_us, thresholds:[..] (Level-1's,
+//                     one L1 cell each; the library default when not given), seed, low_alone_s}
 //   baseline[]       per duration, the low job alone without the tool:
 //                    {duration_ms, ok, error?, low_units_per_s}
 //   cells[]          per duration x level:
 //     duration_ms, level ("none"|"L1"|"L2"|"cumask"), ok, error? (one line, when !ok)
+//     threshold      L1: the Level-1 threshold the cell ran with (table: "L1 t=16"); null for the
+//                    other levels (they run with the library's)
 //     probes         probe kernels measured (after one warm-up)
 //     probe_rate     probes released per second (Poisson)
 //     latency_ns     {count,mean,p50,p90,p95,p99,max,min} of release -> probe kernel start
@@ -50,8 +52,10 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/config.h"
 #include "tools/command.h"
 #include "tools/report/bench_args.h"
 #include "tools/report/plot.h"
@@ -74,7 +78,8 @@ constexpr const char* kUsage =
     "  --levels LIST      of none,1,2,cumask (default all)\n"
     "  --probes N         probes per cell (default 200; --quick 40)\n"
     "  --probe-us US      probe kernel duration (default 10)\n"
-    "  --threshold N      Level-1 threshold (HSAPREEMPT_THRESHOLD; default: the library's)\n"
+    "  --threshold LIST   Level-1 thresholds, one L1 cell each (HSAPREEMPT_THRESHOLD; default: the\n"
+    "                     library's, 16); the other levels run with the library's\n"
     "  --seed N           probe arrival seed (default 1)\n"
     "  --quick            short run for CI (< 1 minute)\n"
     "  --json             print JSON instead of the table\n"
@@ -86,7 +91,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   int probes = 200;
   double probe_us = 10;
-  int threshold = 0;
+  std::vector<double> thresholds;  // Level-1's (--threshold); empty: the library's default
   long long seed = 1;
   double low_alone_s = 3;
 };
@@ -100,6 +105,7 @@ struct Measure {
 struct Cell {
   double d_ms = 0;
   Level level = Level::kNoTool;
+  int threshold = 0;  // L1: HSAPREEMPT_THRESHOLD of this cell; 0: the library's default
   bool ok = false;
   std::string error;
   int probes = 0;
@@ -119,6 +125,22 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
+// The Level-1 thresholds to sweep: --threshold's, or the library's default.
+std::vector<int> L1Thresholds(const Options& o) {
+  std::vector<int> t;
+  for (double x : o.thresholds) {
+    if (std::find(t.begin(), t.end(), static_cast<int>(x)) == t.end()) t.push_back(static_cast<int>(x));
+  }
+  if (t.empty()) t.push_back(static_cast<int>(common::Config{}.threshold));
+  return t;
+}
+
+// "L1 t=16" for Level-1 (its threshold decides its latency), the level's label otherwise.
+std::string CellLabel(const Cell& c) {
+  if (c.level != Level::kLevel1) return report::LevelLabel(c.level);
+  return report::Format("L1 t=%d", c.threshold);
+}
+
 // Probes at random times, sparse enough that most see the low job's steady state rather than the
 // previous probe's effect: on average one probe per four low kernels (rate = 250 / D_ms per
 // second), kept within [10, 100] per second so a cell takes seconds, not minutes.
@@ -129,11 +151,12 @@ std::vector<std::string> LowArgs(double d_ms, double seconds) {
           "--priority", "low", "--samples", "--warmup", "0", "--timeout-s", "30"};
 }
 
-Measure LowAlone(const Options& o, double d_ms, Level level, const std::string& device) {
+Measure LowAlone(const Options& o, double d_ms, Level level, int threshold,
+                 const std::string& device) {
   report::Stage stage;
   stage.device = device;
   stage.level = level;
-  stage.threshold = o.threshold;
+  stage.threshold = threshold;
   report::Launch low;
   low.args = LowArgs(d_ms, o.low_alone_s);
   low.env = report::ChildEnv(stage, 10);
@@ -157,7 +180,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   report::Stage stage;
   stage.device = device;
   stage.level = cell->level;
-  stage.threshold = o.threshold;
+  stage.threshold = cell->threshold;
   cell->probe_rate = ProbeRate(cell->d_ms);
   const double probe_s = (o.probes + 1) / cell->probe_rate;
   // The probe process starts once the low one is running; the low one outlasts it by a margin
@@ -231,8 +254,7 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
     } else if (r.Is("--probe-us")) {
       if (!r.TakeNumber(1, 100000, &o->probe_us)) return false;
     } else if (r.Is("--threshold")) {
-      if (!r.TakeNumber(1, 4096, &x, /*integer=*/true)) return false;
-      o->threshold = static_cast<int>(x);
+      if (!r.TakeList(1, 4096, &o->thresholds, "packets, 1..4096", /*integers=*/true)) return false;
     } else if (r.Is("--seed")) {
       if (!r.TakeNumber(1, 1e15, &x, /*integer=*/true)) return false;
       o->seed = static_cast<long long>(x);
@@ -274,7 +296,7 @@ void WritePlots(const Options& o, const std::vector<Cell>& cells, const std::str
       if (c.d_ms != d || !c.ok) continue;
       std::vector<double> us;
       for (double ns : c.latency) us.push_back(ns / 1000);
-      cdf.series.push_back(report::CdfSeries(report::LevelLabel(c.level), us));
+      cdf.series.push_back(report::CdfSeries(CellLabel(c), us));
     }
     specs.push_back(cdf);
   }
@@ -286,11 +308,17 @@ void WritePlots(const Options& o, const std::vector<Cell>& cells, const std::str
     line.xlabel = "low-priority kernel duration (ms)";
     line.ylabel = std::string(which) + " latency (us)";
     line.logx = line.logy = true;
-    for (Level level : o.levels) {
+    std::vector<std::string> labels;  // one series per level (per threshold for Level-1)
+    for (const Cell& c : cells) {
+      if (std::find(labels.begin(), labels.end(), CellLabel(c)) == labels.end()) {
+        labels.push_back(CellLabel(c));
+      }
+    }
+    for (const std::string& label : labels) {
       report::Series s;
-      s.title = report::LevelLabel(level);
+      s.title = label;
       for (const Cell& c : cells) {
-        if (c.level != level || !c.ok) continue;
+        if (CellLabel(c) != label || !c.ok) continue;
         s.x.push_back(c.d_ms);
         s.y.push_back((which[1] == '5' ? c.lat.p50 : c.lat.p99) / 1000);
       }
@@ -321,7 +349,17 @@ int Run(const std::vector<std::string>& args) {
   const WakeupCheck host = CheckWakeups(o.quick ? 1.0 : 2.0);
   const std::string prefix = "bpre-" + std::to_string(getpid()) + "-";
   int serial = 0;
-  size_t steps = o.durations_ms.size() * (1 + 2 * o.levels.size());
+  const std::vector<int> l1_thresholds = L1Thresholds(o);
+  // Cells per duration: one per level, one per threshold for Level-1.
+  std::vector<std::pair<Level, int>> variants;
+  for (Level level : o.levels) {
+    if (level != Level::kLevel1) {
+      variants.emplace_back(level, 0);
+      continue;
+    }
+    for (int t : l1_thresholds) variants.emplace_back(level, t);
+  }
+  size_t steps = o.durations_ms.size() * (1 + 2 * variants.size());
   size_t step = 0;
   auto progress = [&](const std::string& what) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
@@ -331,20 +369,21 @@ int Run(const std::vector<std::string>& args) {
   std::vector<Cell> cells;
   for (double d : o.durations_ms) {
     progress(report::Format("D=%g ms: low job alone, no tool", d));
-    baselines.push_back(LowAlone(o, d, Level::kNoTool, prefix + std::to_string(serial++)));
+    baselines.push_back(LowAlone(o, d, Level::kNoTool, 0, prefix + std::to_string(serial++)));
     const Measure& base = baselines.back();
-    for (Level level : o.levels) {
+    for (const auto& [level, threshold] : variants) {
       Cell c;
       c.d_ms = d;
       c.level = level;
+      c.threshold = threshold;
       if (level != Level::kNoTool) {
         progress(report::Format("D=%g ms %s: low job alone with the tool", d,
-                                report::LevelLabel(level)));
-        c.overhead = LowAlone(o, d, level, prefix + std::to_string(serial++));
+                                CellLabel(c).c_str()));
+        c.overhead = LowAlone(o, d, level, threshold, prefix + std::to_string(serial++));
       } else {
         ++step;
       }
-      progress(report::Format("D=%g ms %s: %d probes at %.0f/s", d, report::LevelLabel(level),
+      progress(report::Format("D=%g ms %s: %d probes at %.0f/s", d, CellLabel(c).c_str(),
                               o.probes, ProbeRate(d)));
       Contention(o, prefix + std::to_string(serial++), &c, &sim);
       if (!c.ok) {
@@ -384,7 +423,7 @@ int Run(const std::vector<std::string>& args) {
     if (c.ok && c.level != Level::kNoTool && !c.overhead.ok) {
       status_text = "FAILED (overhead run): " + c.overhead.error;
     }
-    table.AddRow({Num(c.d_ms), report::LevelLabel(c.level), c.ok ? std::to_string(c.probes) : "-",
+    table.AddRow({Num(c.d_ms), CellLabel(c), c.ok ? std::to_string(c.probes) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p50 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
@@ -413,7 +452,9 @@ int Run(const std::vector<std::string>& args) {
     w.EndArray().Key("levels").BeginArray();
     for (Level l : o.levels) w.String(report::LevelLabel(l));
     w.EndArray().Field("probes", o.probes).Field("probe_us", o.probe_us);
-    w.Field("threshold", o.threshold).Field("seed", static_cast<int64_t>(o.seed));
+    w.Key("thresholds").BeginArray();
+    for (int t : l1_thresholds) w.Int(t);
+    w.EndArray().Field("seed", static_cast<int64_t>(o.seed));
     w.Field("low_alone_s", o.low_alone_s).EndObject();
     w.Key("baseline").BeginArray();
     for (size_t i = 0; i < baselines.size(); ++i) {
@@ -424,6 +465,8 @@ int Run(const std::vector<std::string>& args) {
     w.EndArray().Key("cells").BeginArray();
     for (const Cell& c : cells) {
       w.BeginObject().Field("duration_ms", c.d_ms).Field("level", report::LevelLabel(c.level));
+      w.Key("threshold");
+      if (c.level == Level::kLevel1) w.Int(c.threshold); else w.Null();
       w.Field("ok", c.ok);
       if (!c.ok) w.Field("error", c.error);
       w.Field("probes", c.probes).Field("probe_rate", c.probe_rate);
@@ -466,7 +509,7 @@ int Run(const std::vector<std::string>& args) {
               DescribeWakeupCheck(host).c_str());
   for (const Cell& c : cells) {
     if (!c.fallback.empty()) {
-      std::printf("note: D=%g ms %s: %s\n", c.d_ms, report::LevelLabel(c.level), c.fallback.c_str());
+      std::printf("note: D=%g ms %s: %s\n", c.d_ms, CellLabel(c).c_str(), c.fallback.c_str());
     }
   }
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "

@@ -185,12 +185,38 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   EXPECT_EQ(code, 0);
 }
 
+// Level-1 is measured at each threshold asked for (XSched's knob): one L1 cell per threshold, in
+// order, each naming its threshold; the other levels name none.
+TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
+  int code = -1;
+  json::Value v = RunBench({"bench", "preempt", "--quick", "--json", "--durations", "1", "--levels",
+                            "none,1", "--threshold", "2,16", "--probes", "10"},
+                           &code);
+  ASSERT_TRUE(v.is_object());
+  const auto& thresholds = v.Get("config").Get("thresholds").items();
+  ASSERT_EQ(thresholds.size(), 2u);
+  EXPECT_EQ(thresholds[0].AsNumber(), 2);
+  EXPECT_EQ(thresholds[1].AsNumber(), 16);
+  const auto& cells = v.Get("cells").items();
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0].Get("level").AsString(), "none");
+  EXPECT_TRUE(cells[0].Get("threshold").is_null());
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(cells[i].Get("level").AsString(), "L1");
+    EXPECT_EQ(cells[i].Get("threshold").AsNumber(), thresholds[i - 1].AsNumber());
+    EXPECT_TRUE(cells[i].Get("ok").AsBool()) << cells[i].Get("error").AsString();
+    EXPECT_EQ(cells[i].Get("probes").AsNumber(), 10);
+  }
+  EXPECT_EQ(code, 0);
+}
+
 TEST(BenchTest, PreemptRejectsBadFlags) {
   testsupport::RunOptions opts;
   opts.timeout_s = 30;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"bench", "preempt", "--durations", "1,x"},
            {"bench", "preempt", "--levels", "3"},
+           {"bench", "preempt", "--threshold", "4,0"},
            {"bench", "two-model", "--batches", "0"},
            {"bench", "two-model", "--policies", "edfx"}}) {
     std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
