@@ -7,6 +7,7 @@
 #include <hip/hip_runtime.h>
 #include <sys/wait.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -204,7 +205,25 @@ void Mixed() {
   if (!g_failures) printf("PASS mixed order=%u,%u,%u\n", slot[0], slot[1], slot[2]);
 }
 
+// CLOCK_MONOTONIC - CLOCK_MONOTONIC_RAW now, in ms (NTP slew since boot; 307 ms on the 2-core VM
+// of 2026-11-21, constant over hours).
+double MonotonicSkewMs() {
+  timespec mono{}, raw{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_MONOTONIC_RAW, &raw);
+  return (static_cast<double>(mono.tv_sec - raw.tv_sec) * 1e3 +
+          static_cast<double>(mono.tv_nsec - raw.tv_nsec) * 1e-6);
+}
+
 // hipEventElapsedTime around one kernel of known modelled duration.
+//
+// Two clocks meet here. The device's timestamps are ROCr 5.2.3's system clock (CLOCK_MONOTONIC_RAW;
+// the simulated device uses it for every counter), but ROCclr stamps an event whose command has
+// no device timestamp with its host clock, CLOCK_MONOTONIC. When that happens to one of the two
+// events (rarely: seen once in ~140 runs, elapsed -279.7 ms for a 20 ms kernel), the elapsed time
+// is off by exactly the skew between the clocks. Such a measurement is reported as a note and
+// not judged (it says nothing about the modelled time); any other value out of range fails, and
+// at least one measurement must be judged.
 void Timing(double tolerance_ms) {
   hipStream_t s;
   CHECK_HIP(hipStreamCreate(&s));
@@ -213,7 +232,9 @@ void Timing(double tolerance_ms) {
   hipEvent_t e0, e1;
   CHECK_HIP(hipEventCreate(&e0));
   CHECK_HIP(hipEventCreate(&e1));
-  for (double want_ms : {20.0, 50.0}) {
+  const double skew_ms = MonotonicSkewMs();
+  int judged = 0;
+  for (double want_ms : {20.0, 50.0, 30.0}) {
     CHECK_HIP(hipEventRecord(e0, s));
     Spin(s, static_cast<uint64_t>(want_ms * 1e6), nullptr, nullptr);
     CHECK_HIP(hipEventRecord(e1, s));
@@ -221,11 +242,20 @@ void Timing(double tolerance_ms) {
     float ms = 0;
     CHECK_HIP(hipEventElapsedTime(&ms, e0, e1));
     printf("timing modelled=%.1f ms elapsed=%.3f ms\n", want_ms, ms);
-    if (ms < want_ms * 0.99 || ms > want_ms + tolerance_ms) {
+    auto in_range = [&](double v) { return v >= want_ms * 0.99 && v <= want_ms + tolerance_ms; };
+    if (in_range(ms)) {
+      ++judged;
+    } else if (skew_ms > tolerance_ms && (in_range(ms + skew_ms) || in_range(ms - skew_ms))) {
+      printf("NOTE timing: elapsed %.3f ms is the modelled time shifted by the CLOCK_MONOTONIC - "
+             "CLOCK_MONOTONIC_RAW skew (%.3f ms): one event carries ROCclr's host time; not "
+             "judged\n", ms, skew_ms);
+    } else {
       Fail("elapsed " + std::to_string(ms) + " ms for a " + std::to_string(want_ms) +
            " ms kernel");
     }
+    if (judged == 2) break;  // two judged measurements are enough
   }
+  if (judged == 0 && !g_failures) Fail("no measurement in a single clock domain");
   CHECK_HIP(hipEventDestroy(e0));
   CHECK_HIP(hipEventDestroy(e1));
   CHECK_HIP(hipStreamDestroy(s));
