@@ -25,6 +25,9 @@
 //     requests            small-model requests measured
 //     latency_ns          summary of the small model's request latency
 //     p99_vs_standalone   latency p99 / standalone p99 at this rate (null if standalone failed)
+//     submit_p99_vs_standalone  submit_to_end_p99_ns / the standalone run's: the same ratio
+//                         without the small model's own host lateness (table `sub P99 x alone`;
+//                         informative: the target is judged on p99_vs_standalone)
 //     release_delay_p99_ns, submit_to_end_p99_ns   the small model's host lateness (release ->
 //                         submission) and latency from submission (device + scheduling only)
 //     host_steal          share of CPU time the hypervisor stole during the measurement (null:
@@ -124,6 +127,9 @@ struct Cell {
   bool ok = false;
   std::string error;
   double p99_ratio = NAN, kept = NAN;
+  // submit_to_end_p99 / standalone's: the same ratio without the small model's own thread's
+  // lateness (release -> submission), which the host decides (docs/level2_feasibility.md §6.1).
+  double p99_sub_ratio = NAN;
   std::string fallback;    // the tool's line saying the large model's queue ran on Level-1 only
   int late_requests = 0;      // small requests that ended after the large model's last iteration
   std::string retried_after;  // the first attempt's error when the cell was measured twice
@@ -370,6 +376,9 @@ int Run(const std::vector<std::string>& args) {
           const Small& sa = r.small_alone[ri];
           const Large& la = r.large_alone[bi];
           if (c.ok && sa.ok && sa.lat.p99 > 0) c.p99_ratio = c.small.lat.p99 / sa.lat.p99;
+          if (c.ok && sa.ok && sa.submit_to_end_p99 > 0) {
+            c.p99_sub_ratio = c.small.submit_to_end_p99 / sa.submit_to_end_p99;
+          }
           if (c.ok && la.ok) c.kept = c.large.ips / la.ips;
           r.cells.push_back(c);
         }

@@ -175,6 +175,7 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
       if (!c.Get("ok").AsBool()) continue;
       ExpectSummary(c.Get("latency_ns"), where);
       EXPECT_TRUE(c.Get("p99_vs_standalone").is_number()) << where;
+      EXPECT_GT(c.Get("submit_p99_vs_standalone").AsNumber(), 0) << where;
       EXPECT_GT(c.Get("large_iterations_per_s").AsNumber(), 0) << where;
       EXPECT_TRUE(c.Get("large_kept").is_number()) << where;
       ExpectSteal(c, where);
