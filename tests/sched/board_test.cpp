@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -249,6 +250,7 @@ TEST(BoardTest, WakeOthersSkipsTheNamedProcessOnly) {
   using Clock = std::chrono::steady_clock;
   // Slot 3 stands for "us", slot 5 for another process; neither sees the generation change.
   Clock::duration self_waited{}, other_waited{};
+  std::atomic<bool> other_done{false};
   std::thread self([&] {
     auto t0 = Clock::now();
     b->Wait(gen, 600'000'000, 3);
@@ -258,24 +260,36 @@ TEST(BoardTest, WakeOthersSkipsTheNamedProcessOnly) {
     auto t0 = Clock::now();
     b->Wait(gen, 5'000'000'000, 5);
     other_waited = Clock::now() - t0;
+    other_done = true;
   });
   ASSERT_TRUE(testing::WaitFor([&] { return Load(b->header()->waiters) == 2; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both inside FUTEX_WAIT_BITSET
-  b->WakeOthers(3);
+  // A waiter counted but not yet inside FUTEX_WAIT_BITSET misses a wake (on a loaded machine
+  // that window lasted > 20 ms once), so wake until the other slot's waiter is out. Every one of
+  // these wakes names slot 3, so ours must still sleep to its timeout.
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (!other_done && Clock::now() < deadline) {
+    b->WakeOthers(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   other.join();
   self.join();
   EXPECT_LT(other_waited, std::chrono::seconds(2)) << "the other process's scheduler was woken";
   EXPECT_GE(self_waited, std::chrono::milliseconds(500)) << "ours slept until its timeout";
   // A plain Wake reaches every slot, and a waiter of any slot is reached by it.
   Clock::duration waited{};
+  std::atomic<bool> any_done{false};
   std::thread any([&] {
     auto t0 = Clock::now();
     b->Wait(gen, 5'000'000'000, 3);
     waited = Clock::now() - t0;
+    any_done = true;
   });
   ASSERT_TRUE(testing::WaitFor([&] { return Load(b->header()->waiters) == 1; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  b->Wake();
+  const auto deadline2 = Clock::now() + std::chrono::seconds(2);
+  while (!any_done && Clock::now() < deadline2) {
+    b->Wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   any.join();
   EXPECT_LT(waited, std::chrono::seconds(2));
 }
