@@ -66,9 +66,19 @@ TEST_F(WorkloadSpinTest, ReplayRunsEveryKernelOfEachForwardPass) {
   // resnet18 batch 1: 119 kernels, 455 us of kernel time per pass on the traced GPU; at scale 2
   // the modelled pass is ~910 us and no request can finish faster than that.
   json::Value v = Run({"replay", "--model", "resnet18", "--batch", "1", "--scale", "2",
-                       "--count", "4", "--warmup", "0"});
+                       "--count", "4", "--warmup", "0", "--samples"});
   ASSERT_TRUE(v.Get("ok").AsBool()) << v.Get("error").AsString();
   EXPECT_EQ(v.Get("config").Get("kernels_per_unit").AsNumber(), 119);
+  // Each pass was handed over (last doorbell) after its first packet and before it was seen done.
+  const json::Value& samples = v.Get("samples");
+  ASSERT_EQ(samples.Get("published_ns").items().size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    const double submit = samples.Get("submit_ns").items()[i].AsNumber();
+    const double published = samples.Get("published_ns").items()[i].AsNumber();
+    const double done = samples.Get("done_ns").items()[i].AsNumber();
+    EXPECT_LE(submit, published) << "pass " << i;
+    EXPECT_LE(published, done) << "pass " << i;
+  }
   EXPECT_EQ(v.Get("packets").AsNumber(), 4 * 119);
   EXPECT_EQ(v.Get("units").AsNumber(), 4);
   EXPECT_EQ(v.Get("config").Get("scale").AsNumber(), 2);

@@ -185,7 +185,7 @@ int Run(const Options& o) {
 
   // Statistics over every queue's units after warm-up.
   std::vector<double> kernel_ns, start_lat, end_lat, submit_end, release_delay, host_ns;
-  std::vector<double> s_release, s_submit, s_start, s_end, s_done;
+  std::vector<double> s_release, s_submit, s_published, s_start, s_end, s_done;
   uint64_t first = UINT64_MAX, last = 0, packets = 0, units = 0, clock_violations = 0;
   double max_skew_ns = 0;
   for (const auto& r : results) {
@@ -210,6 +210,7 @@ int Run(const Options& o) {
       if (o.samples) {
         s_release.push_back(u.release_ns);
         s_submit.push_back(u.submit_ns);
+        s_published.push_back(u.published_ns);
         s_start.push_back(u.start_ns);
         s_end.push_back(u.end_ns);
         s_done.push_back(u.done_ns);
@@ -272,6 +273,7 @@ int Run(const Options& o) {
     w.Key("samples").BeginObject();
     WriteArray(&w, "release_ns", s_release);
     WriteArray(&w, "submit_ns", s_submit);
+    WriteArray(&w, "published_ns", s_published);
     WriteArray(&w, "start_ns", s_start);
     WriteArray(&w, "end_ns", s_end);
     WriteArray(&w, "done_ns", s_done);

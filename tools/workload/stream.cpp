@@ -131,7 +131,10 @@ StreamResult RunStream(const ts::HsaSystem& sys, hsa_queue_t* queue, const ts::K
       }
       ++result.packets;
     }
-    if (ok) window.push_back({result.units.size() - 1, sig});
+    if (ok) {
+      result.units.back().published_ns = ts::SystemTimestampNs(sys);
+      window.push_back({result.units.size() - 1, sig});
+    }
   }
   while (ok && !window.empty()) ok = harvest_oldest();
   // On failure, outstanding packets may still reference the signals: leave them (the process is

@@ -44,6 +44,7 @@ struct StreamConfig {
 struct UnitRecord {
   uint64_t release_ns = 0;  // scheduled (or, flat out, actual) release
   uint64_t submit_ns = 0;   // first packet written
+  uint64_t published_ns = 0;  // last packet's doorbell rung (the unit is all on the queue)
   uint64_t start_ns = 0;    // profiling start of the last kernel
   uint64_t end_ns = 0;      // profiling end of the last kernel
   uint64_t done_ns = 0;     // completion observed by the host
