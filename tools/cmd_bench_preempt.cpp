@@ -18,7 +18,8 @@
 //                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
 //   config           {durations_ms:[..], levels:[..], probes, probe_us, thresholds:[..] (Level-1's,
-//                     one L1 cell each; the library default when not given), seed, low_alone_s}
+//                     one L1 cell each; without --threshold the one the children inherit:
+//                     HSAPREEMPT_THRESHOLD or the library default 16), seed, low_alone_s}
 //   baseline[]       per duration, the low job alone without the tool:
 //                    {duration_ms, ok, error?, low_units_per_s}
 //   cells[]          per duration x level:
@@ -105,7 +106,8 @@ struct Measure {
 struct Cell {
   double d_ms = 0;
   Level level = Level::kNoTool;
-  int threshold = 0;  // L1: HSAPREEMPT_THRESHOLD of this cell; 0: the library's default
+  int threshold = 0;  // L1: the Level-1 threshold of this cell (0 for the other levels)
+  bool threshold_set = false;  // passed as HSAPREEMPT_THRESHOLD (--threshold); else inherited
   bool ok = false;
   std::string error;
   int probes = 0;
@@ -125,13 +127,14 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
-// The Level-1 thresholds to sweep: --threshold's, or the library's default.
+// The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
+// caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library reads it.
 std::vector<int> L1Thresholds(const Options& o) {
   std::vector<int> t;
   for (double x : o.thresholds) {
     if (std::find(t.begin(), t.end(), static_cast<int>(x)) == t.end()) t.push_back(static_cast<int>(x));
   }
-  if (t.empty()) t.push_back(static_cast<int>(common::Config{}.threshold));
+  if (t.empty()) t.push_back(static_cast<int>(common::Config::FromEnvironment().threshold));
   return t;
 }
 
@@ -180,7 +183,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   report::Stage stage;
   stage.device = device;
   stage.level = cell->level;
-  stage.threshold = cell->threshold;
+  stage.threshold = cell->threshold_set ? cell->threshold : 0;
   cell->probe_rate = ProbeRate(cell->d_ms);
   const double probe_s = (o.probes + 1) / cell->probe_rate;
   // The probe process starts once the low one is running; the low one outlasts it by a margin
@@ -376,10 +379,12 @@ int Run(const std::vector<std::string>& args) {
       c.d_ms = d;
       c.level = level;
       c.threshold = threshold;
+      c.threshold_set = level == Level::kLevel1 && !o.thresholds.empty();
       if (level != Level::kNoTool) {
         progress(report::Format("D=%g ms %s: low job alone with the tool", d,
                                 CellLabel(c).c_str()));
-        c.overhead = LowAlone(o, d, level, threshold, prefix + std::to_string(serial++));
+        c.overhead = LowAlone(o, d, level, c.threshold_set ? threshold : 0,
+                              prefix + std::to_string(serial++));
       } else {
         ++step;
       }
