@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tools/command.h"
+#include "tools/report/workload_child.h"
 #include "tools/support/json.h"
 #include "tools/support/subprocess.h"
 
@@ -135,7 +136,9 @@ int Run(const std::vector<std::string>& args) {
           (row.yield_child.out.Get("host_ns").Get("p50").AsNumber() - target_ns) / target_ns;
     }
   }
-  unlink(("/dev/shm/hsapreempt-sim-" + std::to_string(getuid()) + "-" + device).c_str());
+  report::Stage stage;  // the device's segment and simulated sysfs tree
+  stage.device = device;
+  report::CleanupStage(stage);
 
   std::string sim;
   for (const auto& r : tput) {

@@ -1,10 +1,12 @@
 #include "tests/support/process.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 
 namespace hsapreempt::testsupport {
@@ -44,8 +46,13 @@ std::vector<std::string> SimEnvironment(const std::string& device_name) {
 }
 
 void RemoveSimDevice(const std::string& device_name) {
-  std::string path = "/dev/shm/hsapreempt-sim-" + std::to_string(getuid()) + "-" + device_name;
-  unlink(path.c_str());
+  const std::string name = "hsapreempt-sim-" + std::to_string(getuid()) + "-" + device_name;
+  unlink(("/dev/shm/" + name).c_str());
+  // The device's simulated sysfs tree (simdev Params::SysfsRoot): its per-process queue
+  // directories outlive the processes. Depth first, never following links.
+  nftw(("/tmp/" + name).c_str(),
+       [](const char* path, const struct stat*, int, struct FTW*) { return remove(path); }, 16,
+       FTW_DEPTH | FTW_PHYS);
 }
 
 }  // namespace hsapreempt::testsupport

@@ -30,8 +30,9 @@ std::string UniqueDeviceName(const std::string& prefix);
 // simulated thunk first, HSAPREEMPT_SIM_DEVICE, HSAPREEMPT_KERNELS_DIR and HSA_ENABLE_SDMA=0.
 std::vector<std::string> SimEnvironment(const std::string& device_name);
 
-// Removes the shared segment of a private simulated device (/dev/shm/hsapreempt-sim-<uid>-<name>)
-// so tests leave nothing behind. Missing is fine.
+// Removes a private simulated device: its shared segment (/dev/shm/hsapreempt-sim-<uid>-<name>)
+// and its simulated sysfs tree (/tmp/hsapreempt-sim-<uid>-<name>), so tests leave nothing behind.
+// Missing is fine.
 void RemoveSimDevice(const std::string& device_name);
 
 }  // namespace hsapreempt::testsupport

@@ -3,6 +3,7 @@
 // effects (exactly once, in order), barrier-AND across queues, profiling timestamps in the system
 // timestamp's domain, and modelled durations.
 #include "tests/support/hsa_helpers.h"
+#include "tests/support/process.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ class HsaHelpersTest : public ::testing::Test {
   static void TearDownTestSuite() {
     if (kernel_.object) UnloadKernel(&kernel_);
     if (sys_.gpu.handle) ShutdownHsa();
-    unlink(("/dev/shm/hsapreempt-sim-" + std::to_string(getuid()) + "-" + device_).c_str());
+    RemoveSimDevice(device_);
   }
   void SetUp() override {
     if (!ok_) GTEST_SKIP() << "no HSA device: " << why_;
