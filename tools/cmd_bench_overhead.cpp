@@ -18,6 +18,7 @@
 
 #include "tools/command.h"
 #include "tools/support/json.h"
+#include "tools/support/sim_info.h"
 #include "tools/support/subprocess.h"
 
 namespace hsapreempt::tools {
@@ -170,7 +171,7 @@ int Run(const std::vector<std::string>& args) {
       level1[k].push_back(c.out.Get("units_per_s").AsNumber());
     }
   }
-  unlink(("/dev/shm/hsapreempt-sim-" + std::to_string(getuid()) + "-" + env.device).c_str());
+  RemoveSimDeviceFiles(env.device);
   unlink(("/dev/shm/hsapreempt-board-" + std::to_string(getuid()) + "-" + env.board).c_str());
   if (sim.empty()) sim = "(device description unavailable)";
 

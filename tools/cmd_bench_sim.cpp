@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "tools/command.h"
-#include "tools/report/workload_child.h"
 #include "tools/support/json.h"
+#include "tools/support/sim_info.h"
 #include "tools/support/subprocess.h"
 
 namespace hsapreempt::tools {
@@ -136,9 +136,7 @@ int Run(const std::vector<std::string>& args) {
           (row.yield_child.out.Get("host_ns").Get("p50").AsNumber() - target_ns) / target_ns;
     }
   }
-  report::Stage stage;  // the device's segment and simulated sysfs tree
-  stage.device = device;
-  report::CleanupStage(stage);
+  RemoveSimDeviceFiles(device);
 
   std::string sim;
   for (const auto& r : tput) {

@@ -3,7 +3,6 @@
 // Checks what the probe reports (levers, mapping, fallback reasons), not only its exit code.
 #include <unistd.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -38,9 +37,7 @@ class ProbeTest : public ::testing::Test {
   }
   void TearDown() override {
     for (const std::string& d : devices_) {
-      testsupport::RemoveSimDevice(d);
-      std::error_code ec;
-      std::filesystem::remove_all("/tmp/hsapreempt-sim-" + std::to_string(getuid()) + "-" + d, ec);
+      testsupport::RemoveSimDevice(d);  // segment and sysfs tree
     }
   }
 

@@ -1,13 +1,13 @@
 #include "tests/support/process.h"
 
-#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
+
+#include "tools/support/sim_info.h"
 
 namespace hsapreempt::testsupport {
 
@@ -45,14 +45,6 @@ std::vector<std::string> SimEnvironment(const std::string& device_name) {
   return env;
 }
 
-void RemoveSimDevice(const std::string& device_name) {
-  const std::string name = "hsapreempt-sim-" + std::to_string(getuid()) + "-" + device_name;
-  unlink(("/dev/shm/" + name).c_str());
-  // The device's simulated sysfs tree (simdev Params::SysfsRoot): its per-process queue
-  // directories outlive the processes. Depth first, never following links.
-  nftw(("/tmp/" + name).c_str(),
-       [](const char* path, const struct stat*, int, struct FTW*) { return remove(path); }, 16,
-       FTW_DEPTH | FTW_PHYS);
-}
+void RemoveSimDevice(const std::string& device_name) { tools::RemoveSimDeviceFiles(device_name); }
 
 }  // namespace hsapreempt::testsupport

@@ -10,6 +10,7 @@
 #include "tools/command.h"
 #include "tools/report/table.h"
 #include "tools/support/host_noise.h"
+#include "tools/support/sim_info.h"
 #include "tools/support/subprocess.h"
 
 namespace hsapreempt::tools::report {
@@ -59,15 +60,8 @@ std::vector<std::string> ChildEnv(const Stage& stage, int priority) {
 }
 
 void CleanupStage(const Stage& stage) {
-  const std::string uid = std::to_string(getuid());
-  unlink(("/dev/shm/hsapreempt-sim-" + uid + "-" + stage.device).c_str());
+  RemoveSimDeviceFiles(stage.device);
   unlink(("/dev/shm/hsapreempt-board-" + std::to_string(geteuid()) + "-" + stage.device).c_str());
-  // The simulated sysfs tree holds only directories of dead processes by now; `rm -r` it with a
-  // timeout rather than re-implementing a recursive delete.
-  const std::string sysfs = "/tmp/hsapreempt-sim-" + uid + "-" + stage.device;
-  RunOptions opts;
-  opts.timeout_s = 10;
-  RunProcess({"rm", "-rf", "--", sysfs}, opts);
 }
 
 std::vector<double> WorkloadRun::SampleArray(const std::string& key) const {

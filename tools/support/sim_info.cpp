@@ -1,8 +1,10 @@
 #include "tools/support/sim_info.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include <algorithm>
 #include <memory>
@@ -59,6 +61,13 @@ void ReadTrace(TraceReadFn read, uint64_t* cursor, std::vector<hsapreempt_sim_ev
 }
 
 }  // namespace
+
+void RemoveSimDeviceFiles(const std::string& device_name) {
+  const std::string name = "hsapreempt-sim-" + std::to_string(getuid()) + "-" + device_name;
+  unlink(("/dev/shm/" + name).c_str());
+  std::error_code ec;  // best effort: a tree another process still writes may resist
+  std::filesystem::remove_all("/tmp/" + name, ec);
+}
 
 std::string SimDescribe() {
   using Fn = const char* (*)();

@@ -19,6 +19,12 @@ namespace hsapreempt::tools {
 // hsapreempt_sim_describe(), or "" when not running on the simulated device.
 std::string SimDescribe();
 
+// Removes what a simulated device named `device_name` leaves on the host: its shared segment
+// (/dev/shm/hsapreempt-sim-<uid>-<name>) and its simulated sysfs tree
+// (/tmp/hsapreempt-sim-<uid>-<name>, whose per-process queue directories outlive the processes).
+// For benchmarks and tests that create a device per measurement; missing is fine. Needs no HSA.
+void RemoveSimDeviceFiles(const std::string& device_name);
+
 struct QueueActivity {
   uint64_t dispatches = 0;  // DISPATCH_END events
   uint64_t busy_ns = 0;     // union of this queue's dispatch intervals
