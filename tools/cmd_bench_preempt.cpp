@@ -108,6 +108,8 @@ struct Cell {
   Level level = Level::kNoTool;
   int threshold = 0;  // L1: the Level-1 threshold of this cell (0 for the other levels)
   bool threshold_set = false;  // passed as HSAPREEMPT_THRESHOLD (--threshold); else inherited
+  // Stage::threshold for this cell's runs: 0 leaves the children their inherited setting.
+  int stage_threshold() const { return threshold_set ? threshold : 0; }
   bool ok = false;
   std::string error;
   int probes = 0;
@@ -183,7 +185,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   report::Stage stage;
   stage.device = device;
   stage.level = cell->level;
-  stage.threshold = cell->threshold_set ? cell->threshold : 0;
+  stage.threshold = cell->stage_threshold();
   cell->probe_rate = ProbeRate(cell->d_ms);
   const double probe_s = (o.probes + 1) / cell->probe_rate;
   // The probe process starts once the low one is running; the low one outlasts it by a margin
@@ -348,8 +350,7 @@ int Run(const std::vector<std::string>& args) {
                          "libhsakmt.so.1 next to the tools)\n");
     return kExitUnsupported;
   }
-  std::fprintf(stderr, "host wake-up check (%g s)\n", o.quick ? 1.0 : 2.0);
-  const WakeupCheck host = CheckWakeups(o.quick ? 1.0 : 2.0);
+  const WakeupCheck host = report::CheckHostBeforeRuns(o.quick);
   const std::string prefix = "bpre-" + std::to_string(getpid()) + "-";
   int serial = 0;
   const std::vector<int> l1_thresholds = L1Thresholds(o);
@@ -383,8 +384,7 @@ int Run(const std::vector<std::string>& args) {
       if (level != Level::kNoTool) {
         progress(report::Format("D=%g ms %s: low job alone with the tool", d,
                                 CellLabel(c).c_str()));
-        c.overhead = LowAlone(o, d, level, c.threshold_set ? threshold : 0,
-                              prefix + std::to_string(serial++));
+        c.overhead = LowAlone(o, d, level, c.stage_threshold(), prefix + std::to_string(serial++));
       } else {
         ++step;
       }
@@ -481,10 +481,7 @@ int Run(const std::vector<std::string>& args) {
       w.Key("submit_to_start_ns").BeginObject().Field("p50", c.submit_to_start_p50);
       w.Field("p99", c.submit_to_start_p99).EndObject();
       w.Field("low_units_per_s", c.low_units_per_s);
-      w.Key("host_steal");
-      if (std::isfinite(c.steal)) w.Number(c.steal); else w.Null();
-      w.Key("throughput_kept");
-      if (std::isfinite(c.kept)) w.Number(c.kept); else w.Null();
+      w.Field("host_steal", c.steal).Field("throughput_kept", c.kept);  // NaN is written as null
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
       w.Field("runlist_updates", c.runlist_updates).Field("fallback", c.fallback);
       w.Field("retried_after", c.retried_after);
@@ -510,8 +507,7 @@ int Run(const std::vector<std::string>& args) {
   }
 
   std::printf("%s\n", sim.empty() ? "device: real GPU" : sim.c_str());
-  std::printf("host: %s (the host's own noise floor, inside every latency below)\n",
-              DescribeWakeupCheck(host).c_str());
+  std::printf("%s\n", report::HostLine(host).c_str());
   for (const Cell& c : cells) {
     if (!c.fallback.empty()) {
       std::printf("note: D=%g ms %s: %s\n", c.d_ms, CellLabel(c).c_str(), c.fallback.c_str());

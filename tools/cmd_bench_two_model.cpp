@@ -311,8 +311,7 @@ int Run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
   };
   Results r;
-  std::fprintf(stderr, "host wake-up check (%g s)\n", o.quick ? 1.0 : 2.0);
-  r.host = CheckWakeups(o.quick ? 1.0 : 2.0);
+  r.host = report::CheckHostBeforeRuns(o.quick);
   for (double rate : o.rates) {
     progress(report::Format("small model alone at %g req/s for %g s", rate, o.seconds));
     report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "tools/command.h"
 #include "tools/report/table.h"
-#include "tools/support/host_noise.h"
 #include "tools/support/sim_info.h"
 #include "tools/support/subprocess.h"
 
@@ -148,6 +148,17 @@ WorkloadRun RunOne(const Launch& launch) {
 }
 
 }  // namespace
+
+WakeupCheck CheckHostBeforeRuns(bool quick) {
+  const double seconds = quick ? 1.0 : 2.0;
+  std::fprintf(stderr, "host wake-up check (%g s)\n", seconds);
+  return CheckWakeups(seconds);
+}
+
+std::string HostLine(const WakeupCheck& check) {
+  return "host: " + DescribeWakeupCheck(check) +
+         " (the host's own noise floor, inside every latency below)";
+}
 
 std::vector<WorkloadRun> RunAll(const std::vector<Launch>& launches) {
   std::vector<WorkloadRun> runs(launches.size());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/support/host_noise.h"
 #include "tools/support/json.h"
 
 namespace hsapreempt::tools::report {
@@ -69,6 +70,12 @@ std::string LevelFallback(const WorkloadRun& run);
 
 // Path of hsapreempt-workload next to the running tool.
 std::string WorkloadPath();
+
+// The host's noise floor before a benchmark's runs (tools/support/host_noise.h): says so on
+// stderr (progress) and runs the wake-up check, 2 s (1 s with --quick).
+WakeupCheck CheckHostBeforeRuns(bool quick);
+// The benchmark's `host:` line for that check (no newline).
+std::string HostLine(const WakeupCheck& check);
 
 // Runs the launches concurrently (one thread each), each after its delay. Blocks until all end.
 // Each run's host_steal is the steal over the whole call.

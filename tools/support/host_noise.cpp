@@ -111,9 +111,7 @@ std::string DescribeWakeupCheck(const WakeupCheck& c) {
 void WriteWakeupCheck(const WakeupCheck& c, json::Writer* w) {
   w->BeginObject().Field("period_ns", c.period_ns).Field("seconds", c.seconds);
   WriteSummary(c.late_ns, "late_ns", w);
-  w->Key("steal");
-  if (std::isfinite(c.steal)) w->Number(c.steal); else w->Null();
-  w->EndObject();
+  w->Field("steal", c.steal).EndObject();  // NaN (unknown) is written as null
 }
 
 std::string FormatSteal(double steal) {

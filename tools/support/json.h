@@ -74,7 +74,7 @@ class Writer {
   Writer& EndArray();
   Writer& Key(const std::string& key);
   Writer& String(const std::string& s);
-  Writer& Number(double d);
+  Writer& Number(double d);  // NaN and infinities are written as null (JSON has neither)
   Writer& Int(int64_t i);
   Writer& Uint(uint64_t u);
   Writer& Bool(bool b);
