@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
 namespace hsapreempt::tools {
 namespace {
 
@@ -39,6 +44,92 @@ TEST(StatsTest, EmptyIsAllZero) {
   EXPECT_EQ(s.count, 0u);
   EXPECT_EQ(s.p99, 0);
   EXPECT_EQ(Percentile({}, 50), 0);
+}
+
+std::vector<double> OneTo(size_t n) {
+  std::vector<double> v;
+  for (size_t i = 1; i <= n; ++i) v.push_back(static_cast<double>(i));
+  return v;
+}
+
+TEST(StatsTest, MedianIntervalMatchesTheBinomialTable) {
+  // n = 100, median, 95%: the textbook ranks are 40 and 61 (P(B <= 39) = 0.018,
+  // P(B <= 60) = 0.982 for B ~ Binomial(100, 0.5)).
+  Interval i = PercentileInterval(OneTo(100), 50, 0.95);
+  EXPECT_EQ(i.lo, 40);
+  EXPECT_EQ(i.hi, 61);
+  // Narrower with more samples, wider with more confidence.
+  Interval big = PercentileInterval(OneTo(10000), 50, 0.95);
+  EXPECT_GT(big.lo, 4800);
+  EXPECT_LT(big.hi, 5200);
+  Interval sure = PercentileInterval(OneTo(100), 50, 0.999);
+  EXPECT_LT(sure.lo, i.lo);
+  EXPECT_GT(sure.hi, i.hi);
+}
+
+TEST(StatsTest, P99UpperSideNeedsEnoughSamples) {
+  const size_t need = MinSamplesToBound(99, 0.95);
+  EXPECT_EQ(need, 368u);  // 0.99^368 = 0.0248 <= 0.025 < 0.99^367
+  Interval short_run = PercentileInterval(OneTo(need - 1), 99, 0.95);
+  EXPECT_TRUE(std::isinf(short_run.hi));
+  EXPECT_TRUE(std::isfinite(short_run.lo));
+  EXPECT_LT(short_run.lo, Percentile(OneTo(need - 1), 99));
+  Interval enough = PercentileInterval(OneTo(need), 99, 0.95);
+  EXPECT_EQ(enough.hi, static_cast<double>(need));  // the max, and only just
+  Interval many = PercentileInterval(OneTo(100000), 99, 0.95);
+  EXPECT_GT(many.lo, 98800);
+  EXPECT_LT(many.hi, 99200);
+  EXPECT_EQ(MinSamplesToBound(99, 0.975), 437u);  // the ratio's two 97.5% sides
+}
+
+TEST(StatsTest, IntervalCoversTheTruePercentileAsOftenAsItSays) {
+  // 2000 draws of 400 exponential samples: the true P99 is ln(100).
+  std::mt19937_64 rng(7);
+  std::exponential_distribution<double> exp1(1.0);
+  const double truth = std::log(100.0);
+  int covered = 0, draws = 2000;
+  for (int d = 0; d < draws; ++d) {
+    std::vector<double> v(400);
+    for (double& x : v) x = exp1(rng);
+    std::sort(v.begin(), v.end());
+    Interval i = PercentileInterval(v, 99, 0.95);
+    covered += i.lo <= truth && truth <= i.hi;
+  }
+  EXPECT_GE(covered, 0.94 * draws);  // >= 95% by construction; 1900 +- 20 by chance
+}
+
+TEST(StatsTest, BadArgumentsGiveAnUnboundedInterval) {
+  for (Interval i : {PercentileInterval({}, 50, 0.95), PercentileInterval(OneTo(10), 0, 0.95),
+                     PercentileInterval(OneTo(10), 100, 0.95),
+                     PercentileInterval(OneTo(10), 50, 1.0)}) {
+    EXPECT_TRUE(std::isinf(i.lo) && i.lo < 0);
+    EXPECT_TRUE(std::isinf(i.hi) && i.hi > 0);
+  }
+  EXPECT_EQ(MinSamplesToBound(100, 0.95), 0u);
+}
+
+TEST(StatsTest, RatioInterval) {
+  Interval a{2, 6}, b{1, 4};
+  Interval r = RatioInterval(a, b);
+  EXPECT_DOUBLE_EQ(r.lo, 0.5);
+  EXPECT_DOUBLE_EQ(r.hi, 6);
+  Interval open_b{1, std::numeric_limits<double>::infinity()};
+  r = RatioInterval(a, open_b);
+  EXPECT_EQ(r.lo, 0);
+  EXPECT_DOUBLE_EQ(r.hi, 6);
+  r = RatioInterval(Interval{2, std::numeric_limits<double>::infinity()}, b);
+  EXPECT_DOUBLE_EQ(r.lo, 0.5);
+  EXPECT_TRUE(std::isinf(r.hi));
+  r = RatioInterval(a, Interval{0, 4});
+  EXPECT_TRUE(std::isinf(r.hi));
+}
+
+TEST(StatsTest, IntervalJsonWritesUnboundedAsNull) {
+  json::Writer w;
+  w.BeginObject();
+  WriteInterval(Interval{1.5, std::numeric_limits<double>::infinity()}, "ci", &w);
+  w.EndObject();
+  EXPECT_EQ(w.str(), "{\"ci\":[1.5,null]}");
 }
 
 }  // namespace

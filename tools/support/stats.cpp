@@ -33,6 +33,68 @@ Summary Summarize(const std::vector<double>& samples) {
   return s;
 }
 
+namespace {
+
+// P(B <= k) for k = 0..n, B ~ Binomial(n, q), summed in log space (n is up to ~1e5 here, so
+// (1-q)^n underflows a direct product).
+std::vector<double> BinomialCdf(size_t n, double q) {
+  std::vector<double> cdf(n + 1);
+  const double lq = std::log(q), l1q = std::log1p(-q), lgn = std::lgamma(n + 1.0);
+  double sum = 0;
+  for (size_t k = 0; k <= n; ++k) {
+    const double kd = static_cast<double>(k), rest = static_cast<double>(n - k);
+    sum += std::exp(lgn - std::lgamma(kd + 1) - std::lgamma(rest + 1) + kd * lq + rest * l1q);
+    cdf[k] = std::min(sum, 1.0);
+  }
+  return cdf;
+}
+
+}  // namespace
+
+Interval PercentileInterval(const std::vector<double>& sorted, double p, double confidence) {
+  Interval r;
+  const size_t n = sorted.size();
+  const double q = p / 100.0, tail = (1 - confidence) / 2;
+  if (n == 0 || !(q > 0 && q < 1) || !(tail > 0 && tail < 0.5)) return r;
+  // X(l) <= true percentile <= X(u) unless B <= l-1 or B >= u (B = samples below it), so take
+  // the largest l with P(B <= l-1) <= tail and the smallest u with P(B <= u-1) >= 1 - tail.
+  const std::vector<double> cdf = BinomialCdf(n, q);
+  for (size_t l = n; l >= 1; --l) {
+    if (cdf[l - 1] <= tail) {
+      r.lo = sorted[l - 1];
+      break;
+    }
+  }
+  for (size_t u = 1; u <= n; ++u) {
+    if (cdf[u - 1] >= 1 - tail) {
+      r.hi = sorted[u - 1];
+      break;
+    }
+  }
+  return r;
+}
+
+size_t MinSamplesToBound(double p, double confidence) {
+  // The upper side is bounded once P(B <= n-1) = 1 - q^n >= 1 - tail, i.e. q^n <= tail.
+  const double q = p / 100.0, tail = (1 - confidence) / 2;
+  if (!(q > 0 && q < 1) || !(tail > 0 && tail < 0.5)) return 0;
+  size_t n = static_cast<size_t>(std::ceil(std::log(tail) / std::log(q)));
+  while (std::pow(q, static_cast<double>(n)) > tail) ++n;  // against rounding either way
+  while (n > 1 && std::pow(q, static_cast<double>(n - 1)) <= tail) --n;
+  return n;
+}
+
+Interval RatioInterval(const Interval& a, const Interval& b) {
+  Interval r;
+  r.lo = std::isfinite(a.lo) && a.lo > 0 && std::isfinite(b.hi) && b.hi > 0 ? a.lo / b.hi : 0;
+  if (std::isfinite(a.hi) && std::isfinite(b.lo) && b.lo > 0) r.hi = a.hi / b.lo;
+  return r;
+}
+
+void WriteInterval(const Interval& i, const char* key, json::Writer* w) {
+  w->Key(key).BeginArray().Number(i.lo).Number(i.hi).EndArray();
+}
+
 void WriteSummary(const Summary& s, const char* key, json::Writer* w) {
   w->Key(key).BeginObject().Field("count", static_cast<uint64_t>(s.count));
   w->Field("mean", s.mean).Field("p50", s.p50).Field("p90", s.p90).Field("p95", s.p95);

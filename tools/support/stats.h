@@ -7,6 +7,7 @@
 #define TOOLS_SUPPORT_STATS_H_
 
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "tools/support/json.h"
@@ -28,6 +29,31 @@ Summary Summarize(const std::vector<double>& samples);
 
 // Writes `key`: {count, mean, p50, p90, p95, p99, max, min}.
 void WriteSummary(const Summary& s, const char* key, json::Writer* w);
+
+// A confidence interval; a side the samples cannot bound is -inf / +inf (JSON: null).
+struct Interval {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+};
+
+// Distribution-free confidence interval of the p-th percentile of the distribution `sorted`
+// (ascending) was drawn from: order statistics [X(l), X(u)], with the ranks l < u taken from
+// Binomial(n, p/100), the count of samples below the true percentile, so that each tail holds at
+// most (1 - confidence) / 2. Nothing is assumed about the distribution, which for latencies on a
+// noisy host has no useful shape. A side n samples cannot bound stays infinite: the upper side of
+// a P99 at 95% needs >= 367 samples (MinSamplesToBound).
+Interval PercentileInterval(const std::vector<double>& sorted, double p, double confidence);
+
+// The fewest samples for which PercentileInterval(.., p, confidence) has a finite upper side.
+size_t MinSamplesToBound(double p, double confidence);
+
+// Interval of a / b for positive a and b from intervals of each: [a.lo / b.hi, a.hi / b.lo].
+// It holds with probability >= 1 - (1 - ca) - (1 - cb) (Bonferroni: two 97.5% intervals give
+// >= 95%). An unbounded or non-positive side gives 0 / +inf.
+Interval RatioInterval(const Interval& a, const Interval& b);
+
+// Writes `key`: [lo, hi] (an unbounded side as null).
+void WriteInterval(const Interval& i, const char* key, json::Writer* w);
 
 }  // namespace hsapreempt::tools
 
