@@ -21,7 +21,7 @@
 //                     one L1 cell each; without --threshold the one the children inherit:
 //                     HSAPREEMPT_THRESHOLD or the library default 16), seed, low_alone_s}
 //   baseline[]       per duration, the low job alone without the tool:
-//                    {duration_ms, ok, error?, low_units_per_s}
+//                    {duration_ms, ok, error?, low_units_per_s, host_steal}
 //   cells[]          per duration x level:
 //     duration_ms, level ("none"|"L1"|"L2"|"cumask"), ok, error? (one line, when !ok)
 //     threshold      L1: the Level-1 threshold the cell ran with (table: "L1 t=16"); null for the
@@ -29,6 +29,9 @@
 //     probes         probe kernels measured (after one warm-up)
 //     probe_rate     probes released per second (Poisson)
 //     latency_ns     {count,mean,p50,p90,p95,p99,max,min} of release -> probe kernel start
+//     latency_p50_ci_ns, latency_p99_ci_ns  [lo, hi]: 95% distribution-free intervals of the P50
+//                    and P99 (tools/support/stats.h; table `P50 CI`, `P99 CI`); a side the probe
+//                    count cannot bound is null (a P99's upper side needs >= 368 probes)
 //     release_delay_ns   {p50,p99}: the probe thread's own lateness, release -> submission (host
 //                    scheduling; table column `host late P50`)
 //     submit_to_start_ns {p50,p99}: submission -> probe kernel start (what the device, its CP and
@@ -45,8 +48,9 @@
 //                    a fresh device; a second failure marks it failed)
 //     fallback       "" or the tool's log line saying the low job's queue ran on Level-1 only
 //                    (L2/cumask cells: the requested lever was not available)
-//     overhead       {ok, error?, low_units_per_s, overhead}: the low job alone with this level's
-//                    tool; overhead = 1 - tool/baseline (null for level none)
+//     overhead       {ok, error?, low_units_per_s, host_steal, overhead}: the low job alone with
+//                    this level's tool; overhead = 1 - tool/baseline (null for level none); read
+//                    it against both runs' host_steal (the table shows the pair as `steal o/b`)
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,6 +105,7 @@ struct Measure {
   bool ok = false;
   std::string error;
   double units_per_s = 0;
+  double steal = NAN;  // hypervisor steal during the run: an overhead figure is only as good
 };
 
 struct Cell {
@@ -116,6 +121,7 @@ struct Cell {
   double probe_rate = 0;
   std::vector<double> latency;  // ns
   Summary lat;
+  Interval p50_ci, p99_ci;  // 95% distribution-free intervals (tools/support/stats.h)
   // From the probe process's own summaries: release -> submission and submission -> start (ns).
   double release_delay_p50 = 0, release_delay_p99 = 0;
   double submit_to_start_p50 = 0, submit_to_start_p99 = 0;
@@ -128,6 +134,12 @@ struct Cell {
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
+
+// A latency interval in us, "lo-hi" ("inf" for an unbounded upper side).
+std::string UsInterval(const Interval& i) {
+  return report::Format("%.0f-", std::max(0.0, i.lo / 1000)) +
+         (std::isfinite(i.hi) ? report::Format("%.0f", i.hi / 1000) : std::string("inf"));
+}
 
 // The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
 // caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library reads it.
@@ -171,6 +183,7 @@ Measure LowAlone(const Options& o, double d_ms, Level level, int threshold,
   Measure m;
   m.ok = run.ok;
   m.error = run.error;
+  m.steal = run.host_steal;
   if (run.ok) {
     m.units_per_s = report::ThroughputInWindow(run, 0, 1e30).units_per_s;
     if (m.units_per_s <= 0) {
@@ -216,6 +229,10 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   cell->latency = pr.Latencies("start");
   cell->probes = static_cast<int>(cell->latency.size());
   cell->lat = Summarize(cell->latency);
+  std::vector<double> sorted(cell->latency);
+  std::sort(sorted.begin(), sorted.end());
+  cell->p50_ci = PercentileInterval(sorted, 50, 0.95);
+  cell->p99_ci = PercentileInterval(sorted, 99, 0.95);
   cell->release_delay_p50 = pr.Get("release_delay_ns").Get("p50").AsNumber();
   cell->release_delay_p99 = pr.Get("release_delay_ns").Get("p99").AsNumber();
   cell->submit_to_start_p50 = pr.Get("start_latency_ns").Get("p50").AsNumber();
@@ -411,8 +428,9 @@ int Run(const std::vector<std::string>& args) {
   for (const auto& b : baselines) all_ok &= b.ok;
   for (const auto& c : cells) all_ok &= c.ok && (c.level == Level::kNoTool || c.overhead.ok);
 
-  report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P99 (us)", "max (us)",
-                       "host late P50", "steal", "low kept", "overhead", "preempts", "status"});
+  report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P50 CI", "P99 (us)", "P99 CI",
+                       "max (us)", "host late P50", "steal", "low kept", "overhead", "steal o/b",
+                       "preempts", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[static_cast<size_t>(
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
@@ -430,12 +448,18 @@ int Run(const std::vector<std::string>& args) {
     }
     table.AddRow({Num(c.d_ms), CellLabel(c), c.ok ? std::to_string(c.probes) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p50 / 1000) : "-",
+                  c.ok ? UsInterval(c.p50_ci) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
+                  c.ok ? UsInterval(c.p99_ci) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.release_delay_p50 / 1000) : "-",
                   FormatSteal(c.steal),
                   c.ok && std::isfinite(c.kept) ? report::Format("%.1f%%", 100 * c.kept) : "-",
-                  overhead, c.ok ? report::Format("%.0f", c.preemptions) : "-", status_text});
+                  overhead,
+                  c.level == Level::kNoTool
+                      ? std::string("-")
+                      : FormatSteal(c.overhead.steal) + "/" + FormatSteal(base.steal),
+                  c.ok ? report::Format("%.0f", c.preemptions) : "-", status_text});
   }
   if (!o.csv.empty()) {
     std::string error;
@@ -465,7 +489,8 @@ int Run(const std::vector<std::string>& args) {
     for (size_t i = 0; i < baselines.size(); ++i) {
       w.BeginObject().Field("duration_ms", o.durations_ms[i]).Field("ok", baselines[i].ok);
       if (!baselines[i].ok) w.Field("error", baselines[i].error);
-      w.Field("low_units_per_s", baselines[i].units_per_s).EndObject();
+      w.Field("low_units_per_s", baselines[i].units_per_s);
+      w.Field("host_steal", baselines[i].steal).EndObject();
     }
     w.EndArray().Key("cells").BeginArray();
     for (const Cell& c : cells) {
@@ -476,6 +501,8 @@ int Run(const std::vector<std::string>& args) {
       if (!c.ok) w.Field("error", c.error);
       w.Field("probes", c.probes).Field("probe_rate", c.probe_rate);
       WriteSummary(c.lat, "latency_ns", &w);
+      WriteInterval(c.p50_ci, "latency_p50_ci_ns", &w);
+      WriteInterval(c.p99_ci, "latency_p99_ci_ns", &w);
       w.Key("release_delay_ns").BeginObject().Field("p50", c.release_delay_p50);
       w.Field("p99", c.release_delay_p99).EndObject();
       w.Key("submit_to_start_ns").BeginObject().Field("p50", c.submit_to_start_p50);
@@ -494,7 +521,8 @@ int Run(const std::vector<std::string>& args) {
             o.durations_ms.begin())];
         w.BeginObject().Field("ok", c.overhead.ok);
         if (!c.overhead.ok) w.Field("error", c.overhead.error);
-        w.Field("low_units_per_s", c.overhead.units_per_s).Key("overhead");
+        w.Field("low_units_per_s", c.overhead.units_per_s).Field("host_steal", c.overhead.steal);
+        w.Key("overhead");
         if (c.overhead.ok && base.ok) w.Number(1 - c.overhead.units_per_s / base.units_per_s);
         else w.Null();
         w.EndObject();
@@ -516,8 +544,11 @@ int Run(const std::vector<std::string>& args) {
   std::printf("preemption latency = probe release -> probe kernel start (device clock); "
               "%sprobe kernels of %g us; low kept = low job's kernels/s during the probes vs "
               "alone without the tool; overhead = low job alone, tool vs no tool; host late = the probe "
-              "thread's own lateness (release -> submission), part of the latency; steal = hypervisor's share of the CPU time during the cell\n",
-              o.quick ? "quick run, " : "", o.probe_us);
+              "thread's own lateness (release -> submission), part of the latency; steal = "
+              "hypervisor's share of the CPU time during the cell (steal o/b: the overhead run's / "
+              "the baseline's); CI = 95%% distribution-free interval of the percentile, inf where "
+              "the probes cannot bound it (a P99 needs >= %zu)\n",
+              o.quick ? "quick run, " : "", o.probe_us, MinSamplesToBound(99, 0.95));
   for (size_t i = 0; i < baselines.size(); ++i) {
     std::printf("baseline D=%g ms: %s\n", o.durations_ms[i],
                 baselines[i].ok ? report::Format("%.1f kernels/s", baselines[i].units_per_s).c_str()

@@ -18,13 +18,19 @@
 //   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, small_model,
 //           large_model, small_priority, large_priority, small_weight, large_weight}
 //   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min},
-//                        release_delay_p99_ns, submit_to_end_p99_ns, host_steal}
+//                        latency_p99_ci_ns, release_delay_p99_ns, submit_to_end_p99_ns,
+//                        host_steal}
 //   standalone_large[]  {batch, ok, error?, iterations_per_s}
 //   cells[]  per batch x rate x level (x policy for the tool levels):
 //     batch, rate, level ("none"|"L1"|"L2"|"cumask"), policy ("-" for none), ok, error?
 //     requests            small-model requests measured
 //     latency_ns          summary of the small model's request latency
 //     p99_vs_standalone   latency p99 / standalone p99 at this rate (null if standalone failed)
+//     p99_vs_standalone_ci  [lo, hi]: >= 95% distribution-free interval of that ratio (two
+//                         97.5% order-statistic intervals, tools/support/stats.h); a side the
+//                         request counts cannot bound is null (hi needs >= 437 requests in
+//                         both runs); [0, null] when standalone failed
+//     latency_p99_ci_ns   [lo, hi]: 95% interval of the latency P99 (hi needs >= 368 requests)
 //     submit_p99_vs_standalone  submit_to_end_p99_ns / the standalone run's: the same ratio
 //                         without the small model's own host lateness (table `sub P99 x alone`;
 //                         informative: the target is judged on p99_vs_standalone)
@@ -46,7 +52,10 @@
 //                         level fell back to Level-1 or none)
 //     target              "" or the target this row is judged against, with "met"/"missed":
 //                         L2 at batch 1024: p99 <= 1.3x standalone and large_kept >= 0.85;
-//                         L1: p99 <= 1.1x the no-tool p99 of the same batch and rate (10% noise)
+//                         L1: p99 <= 1.1x the no-tool p99 of the same batch and rate (10% noise);
+//                         judged on the point estimates, with " (95% CI spans 1.3x)" (or 1.1x)
+//                         added when the ratio's interval contains the threshold: at this
+//                         many requests the verdict could go either way
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,7 +109,10 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
 };
 
 constexpr int kSmallPriority = 90, kLargePriority = 10, kSmallWeight = 9, kLargeWeight = 1;
-constexpr double kLargeLead = 2.0;  // the large model starts first, warms up, then the small one
+constexpr double kLargeLead = 2.0;
+// Confidence of the P99 intervals; a ratio's interval combines two kCiSide ones (Bonferroni),
+// so it holds with >= kCi too.
+constexpr double kCi = 0.95, kCiSide = 0.975;  // the large model starts first, warms up, then the small one
 
 struct Small {
   bool ok = false;
@@ -110,6 +122,8 @@ struct Small {
   double release_delay_p99 = 0;  // ns: host lateness of the releases (a host effect, not ours)
   double submit_to_end_p99 = 0;  // ns: latency without that lateness
   double steal = NAN;            // hypervisor steal during the run (host_noise.h)
+  Interval p99_ci;               // 95% (kCi) interval of the latency P99 (stats.h)
+  Interval p99_ci_side;          // the same at kCiSide, one side of a ratio's interval
 };
 
 struct Large {
@@ -130,6 +144,7 @@ struct Cell {
   // submit_to_end_p99 / standalone's: the same ratio without the small model's own thread's
   // lateness (release -> submission), which the host decides (docs/level2_feasibility.md §6.1).
   double p99_sub_ratio = NAN;
+  Interval ratio_ci;  // >= 95% interval of p99_ratio (two kCiSide intervals)
   std::string fallback;    // the tool's line saying the large model's queue ran on Level-1 only
   int late_requests = 0;      // small requests that ended after the large model's last iteration
   std::string retried_after;  // the first attempt's error when the cell was measured twice
@@ -179,6 +194,10 @@ void FillSmall(const report::WorkloadRun& run, Small* s) {
   if (!run.ok) return;
   s->latency = run.Latencies("end");
   s->lat = Summarize(s->latency);
+  std::vector<double> sorted(s->latency);
+  std::sort(sorted.begin(), sorted.end());
+  s->p99_ci = PercentileInterval(sorted, 99, kCi);
+  s->p99_ci_side = PercentileInterval(sorted, 99, kCiSide);
   s->release_delay_p99 = run.Get("release_delay_ns").Get("p99").AsNumber();
   s->submit_to_end_p99 = run.Get("submit_to_end_ns").Get("p99").AsNumber();
   if (s->latency.empty()) {
@@ -374,7 +393,10 @@ int Run(const std::vector<std::string>& args) {
           }
           const Small& sa = r.small_alone[ri];
           const Large& la = r.large_alone[bi];
-          if (c.ok && sa.ok && sa.lat.p99 > 0) c.p99_ratio = c.small.lat.p99 / sa.lat.p99;
+          if (c.ok && sa.ok && sa.lat.p99 > 0) {
+            c.p99_ratio = c.small.lat.p99 / sa.lat.p99;
+            c.ratio_ci = RatioInterval(c.small.p99_ci_side, sa.p99_ci_side);
+          }
           if (c.ok && sa.ok && sa.submit_to_end_p99 > 0) {
             c.p99_sub_ratio = c.small.submit_to_end_p99 / sa.submit_to_end_p99;
           }

@@ -50,6 +50,21 @@ void ExpectSteal(const json::Value& c, const std::string& where) {
   }
 }
 
+// A 95% interval [lo, hi] around `estimate` (tools/support/stats.h): an unbounded side is null.
+void ExpectInterval(const json::Value& ci, double estimate, const std::string& where) {
+  ASSERT_TRUE(ci.is_array() && ci.items().size() == 2u) << where << ": interval";
+  const json::Value& lo = ci.items()[0];
+  const json::Value& hi = ci.items()[1];
+  ASSERT_TRUE(lo.is_number() || lo.is_null()) << where;
+  ASSERT_TRUE(hi.is_number() || hi.is_null()) << where;
+  if (lo.is_number()) {
+    EXPECT_LE(lo.AsNumber(), estimate) << where;
+  }
+  if (hi.is_number()) {
+    EXPECT_GE(hi.AsNumber(), estimate) << where;
+  }
+}
+
 void ExpectSummary(const json::Value& s, const std::string& where) {
   ASSERT_TRUE(s.is_object()) << where;
   for (const char* k : {"count", "mean", "p50", "p90", "p95", "p99", "max", "min"}) {
@@ -76,6 +91,7 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
   ASSERT_EQ(v.Get("baseline").items().size(), durations.size());
   for (const auto& b : v.Get("baseline").items()) {
     EXPECT_TRUE(b.Get("ok").AsBool()) << "baseline failed: " << b.Get("error").AsString();
+    ExpectSteal(b, "baseline");
     EXPECT_GT(b.Get("low_units_per_s").AsNumber(), 0);
   }
   const auto& cells = v.Get("cells").items();
@@ -100,6 +116,8 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
       }
       if (!c.Get("ok").AsBool()) continue;
       ExpectSummary(c.Get("latency_ns"), where);
+      ExpectInterval(c.Get("latency_p50_ci_ns"), c.Get("latency_ns").Get("p50").AsNumber(), where);
+      ExpectInterval(c.Get("latency_p99_ci_ns"), c.Get("latency_ns").Get("p99").AsNumber(), where);
       // The two parts of the latency: each within the whole, neither missing.
       for (const char* part : {"release_delay_ns", "submit_to_start_ns"}) {
         const json::Value& s = c.Get(part);
@@ -121,6 +139,7 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
         EXPECT_TRUE(c.Get("overhead").Get("ok").AsBool())
             << where << " overhead run failed: " << c.Get("overhead").Get("error").AsString();
         EXPECT_TRUE(c.Get("overhead").Get("overhead").is_number()) << where;
+        ExpectSteal(c.Get("overhead"), where + " overhead run");
       }
     }
   }
@@ -146,6 +165,8 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   for (const auto& s : v.Get("standalone_small").items()) {
     EXPECT_TRUE(s.Get("ok").AsBool()) << "standalone small: " << s.Get("error").AsString();
     ExpectSummary(s.Get("latency_ns"), "standalone small");
+    ExpectInterval(s.Get("latency_p99_ci_ns"), s.Get("latency_ns").Get("p99").AsNumber(),
+                   "standalone small");
     ExpectSteal(s, "standalone small");
   }
   for (const auto& g : v.Get("standalone_large").items()) {
@@ -175,6 +196,8 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
       if (!c.Get("ok").AsBool()) continue;
       ExpectSummary(c.Get("latency_ns"), where);
       EXPECT_TRUE(c.Get("p99_vs_standalone").is_number()) << where;
+      ExpectInterval(c.Get("latency_p99_ci_ns"), c.Get("latency_ns").Get("p99").AsNumber(), where);
+      ExpectInterval(c.Get("p99_vs_standalone_ci"), c.Get("p99_vs_standalone").AsNumber(), where);
       EXPECT_GT(c.Get("submit_p99_vs_standalone").AsNumber(), 0) << where;
       EXPECT_GT(c.Get("large_iterations_per_s").AsNumber(), 0) << where;
       EXPECT_TRUE(c.Get("large_kept").is_number()) << where;
