@@ -120,9 +120,10 @@ enum class WaitStyle {
   kHsaWait,  // hsa_signal_wait_scacquire, BLOCKED: ROCr spins ~200 us, then sleeps (as HIP does)
   kYield,    // poll the value, sched_yield between polls: gives the core to other threads (the
              // simulated CP) on a small machine, still sees completion within one time slice
-  kSleep,    // poll the value, sleep ~50 us between polls: leaves the cores idle, so a simulated
-             // CP thread that wakes is scheduled at once (a yield loop keeps a core busy, and
-             // CFS may let a waking thread wait a time slice, ~4 ms); sees completion <= ~0.1 ms late
+  kSleep,    // poll the value, sleep between polls: leaves the cores idle, so a simulated CP
+             // thread that wakes is scheduled at once (a yield loop keeps a core busy, and CFS
+             // may let a waking thread wait a time slice, ~4 ms). Sleeps 50 us, growing to 1/64
+             // of the time waited so far (at most 1 ms): sees completion ~0.1 ms or ~1.6% late
 };
 
 // Waits until `signal`'s value is < `below` (e.g. 1 for "completed" on a 1-initialised signal).
