@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sched/board.h"
 #include "tools/command.h"
 #include "tools/support/json.h"
 #include "tools/support/sim_info.h"
@@ -172,7 +173,7 @@ int Run(const std::vector<std::string>& args) {
     }
   }
   RemoveSimDeviceFiles(env.device);
-  unlink(("/dev/shm/hsapreempt-board-" + std::to_string(getuid()) + "-" + env.board).c_str());
+  unlink(sched::Board::PathFor(env.board).c_str());
   if (sim.empty()) sim = "(device description unavailable)";
 
   const double added_ns = submit_mean.tool() - submit_mean.base();

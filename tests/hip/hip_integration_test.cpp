@@ -31,7 +31,7 @@ class HipTest : public ::testing::TestWithParam<Config> {
   void TearDown() override {
     if (device_.empty()) return;
     RemoveSimDevice(device_);
-    unlink(("/dev/shm/hsapreempt-board-" + std::to_string(getuid()) + "-" + device_).c_str());
+    RemoveBoard(device_);
   }
   RunResult Run(const std::vector<std::string>& args, double timeout_s = 240) const {
     RunOptions opts;

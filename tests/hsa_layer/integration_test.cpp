@@ -25,7 +25,7 @@ class HsaLayerTest : public ::testing::Test {
     if (device_.empty()) return;
     RemoveSimDevice(device_);
     // Each test's board (HSAPREEMPT_BOARD=<device name>) goes too.
-    unlink(("/dev/shm/hsapreempt-board-" + std::to_string(getuid()) + "-" + device_).c_str());
+    RemoveBoard(device_);
   }
   RunResult Run(const std::vector<std::string>& args, bool with_tool = true,
                 std::vector<std::string> extra_env = {}, double timeout_s = 600) {

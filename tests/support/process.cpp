@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "sched/board.h"
 #include "tools/support/sim_info.h"
 
 namespace hsapreempt::testsupport {
@@ -46,5 +47,7 @@ std::vector<std::string> SimEnvironment(const std::string& device_name) {
 }
 
 void RemoveSimDevice(const std::string& device_name) { tools::RemoveSimDeviceFiles(device_name); }
+
+void RemoveBoard(const std::string& name) { unlink(sched::Board::PathFor(name).c_str()); }
 
 }  // namespace hsapreempt::testsupport

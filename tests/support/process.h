@@ -35,6 +35,9 @@ std::vector<std::string> SimEnvironment(const std::string& device_name);
 // Missing is fine.
 void RemoveSimDevice(const std::string& device_name);
 
+// Removes the scheduler board segment `name` (sched::Board::PathFor). Missing is fine.
+void RemoveBoard(const std::string& name);
+
 }  // namespace hsapreempt::testsupport
 
 #endif  // TESTS_SUPPORT_PROCESS_H_

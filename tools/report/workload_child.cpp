@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "sched/board.h"
 #include "tools/command.h"
 #include "tools/report/table.h"
 #include "tools/support/sim_info.h"
@@ -61,7 +62,7 @@ std::vector<std::string> ChildEnv(const Stage& stage, int priority) {
 
 void CleanupStage(const Stage& stage) {
   RemoveSimDeviceFiles(stage.device);
-  unlink(("/dev/shm/hsapreempt-board-" + std::to_string(geteuid()) + "-" + stage.device).c_str());
+  unlink(sched::Board::PathFor(stage.device).c_str());
 }
 
 std::vector<double> WorkloadRun::SampleArray(const std::string& key) const {
