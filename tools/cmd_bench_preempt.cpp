@@ -135,12 +135,6 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
-// A latency interval in us, "lo-hi" ("inf" for an unbounded upper side).
-std::string UsInterval(const Interval& i) {
-  return report::Format("%.0f-", std::max(0.0, i.lo / 1000)) +
-         (std::isfinite(i.hi) ? report::Format("%.0f", i.hi / 1000) : std::string("inf"));
-}
-
 // The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
 // caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library reads it.
 std::vector<int> L1Thresholds(const Options& o) {
@@ -448,9 +442,9 @@ int Run(const std::vector<std::string>& args) {
     }
     table.AddRow({Num(c.d_ms), CellLabel(c), c.ok ? std::to_string(c.probes) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p50 / 1000) : "-",
-                  c.ok ? UsInterval(c.p50_ci) : "-",
+                  c.ok ? FormatInterval(c.p50_ci, 1000, 0) : "-",
                   c.ok ? report::Format("%.1f", c.lat.p99 / 1000) : "-",
-                  c.ok ? UsInterval(c.p99_ci) : "-",
+                  c.ok ? FormatInterval(c.p99_ci, 1000, 0) : "-",
                   c.ok ? report::Format("%.1f", c.lat.max / 1000) : "-",
                   c.ok ? report::Format("%.1f", c.release_delay_p50 / 1000) : "-",
                   FormatSteal(c.steal),

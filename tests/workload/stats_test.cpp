@@ -124,6 +124,13 @@ TEST(StatsTest, RatioInterval) {
   EXPECT_TRUE(std::isinf(r.hi));
 }
 
+TEST(StatsTest, FormatIntervalScalesAndNamesUnboundedSides) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(FormatInterval(Interval{124400, 138600}, 1000, 0), "124-139");
+  EXPECT_EQ(FormatInterval(Interval{0.444, inf}, 1, 2), "0.44-inf");
+  EXPECT_EQ(FormatInterval(Interval{-inf, 2.5e6}, 1e6, 2), "0.00-2.50");
+}
+
 TEST(StatsTest, IntervalJsonWritesUnboundedAsNull) {
   json::Writer w;
   w.BeginObject();

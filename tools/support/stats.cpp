@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace hsapreempt::tools {
 
@@ -89,6 +90,13 @@ Interval RatioInterval(const Interval& a, const Interval& b) {
   r.lo = std::isfinite(a.lo) && a.lo > 0 && std::isfinite(b.hi) && b.hi > 0 ? a.lo / b.hi : 0;
   if (std::isfinite(a.hi) && std::isfinite(b.lo) && b.lo > 0) r.hi = a.hi / b.lo;
   return r;
+}
+
+std::string FormatInterval(const Interval& i, double unit, int decimals) {
+  char lo[32], hi[32] = "inf";
+  std::snprintf(lo, sizeof(lo), "%.*f", decimals, std::max(0.0, i.lo / unit));
+  if (std::isfinite(i.hi)) std::snprintf(hi, sizeof(hi), "%.*f", decimals, i.hi / unit);
+  return std::string(lo) + "-" + hi;
 }
 
 void WriteInterval(const Interval& i, const char* key, json::Writer* w) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "tools/support/json.h"
@@ -51,6 +52,10 @@ size_t MinSamplesToBound(double p, double confidence);
 // It holds with probability >= 1 - (1 - ca) - (1 - cb) (Bonferroni: two 97.5% intervals give
 // >= 95%). An unbounded or non-positive side gives 0 / +inf.
 Interval RatioInterval(const Interval& a, const Interval& b);
+
+// "lo-hi" of a non-negative quantity in units of `unit` (e.g. 1000 for ns -> us) with `decimals`
+// digits: an unbounded lower side prints as 0, an unbounded upper side as "inf".
+std::string FormatInterval(const Interval& i, double unit, int decimals);
 
 // Writes `key`: [lo, hi] (an unbounded side as null).
 void WriteInterval(const Interval& i, const char* key, json::Writer* w);
