@@ -266,11 +266,11 @@ TEST(BoardTest, WakeOthersSkipsTheNamedProcessOnly) {
   // A waiter counted but not yet inside FUTEX_WAIT_BITSET misses a wake (on a loaded machine
   // that window lasted > 20 ms once), so wake until the other slot's waiter is out. Every one of
   // these wakes names slot 3, so ours must still sleep to its timeout.
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
-  while (!other_done && Clock::now() < deadline) {
+  testing::WaitFor([&] {
+    if (other_done) return true;
     b->WakeOthers(3);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return false;
+  });
   other.join();
   self.join();
   EXPECT_LT(other_waited, std::chrono::seconds(2)) << "the other process's scheduler was woken";
@@ -285,11 +285,11 @@ TEST(BoardTest, WakeOthersSkipsTheNamedProcessOnly) {
     any_done = true;
   });
   ASSERT_TRUE(testing::WaitFor([&] { return Load(b->header()->waiters) == 1; }));
-  const auto deadline2 = Clock::now() + std::chrono::seconds(2);
-  while (!any_done && Clock::now() < deadline2) {
+  testing::WaitFor([&] {  // again until it is out
+    if (any_done) return true;
     b->Wake();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+    return false;
+  });
   any.join();
   EXPECT_LT(waited, std::chrono::seconds(2));
 }
