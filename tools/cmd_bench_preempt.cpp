@@ -105,7 +105,7 @@ struct Measure {
   bool ok = false;
   std::string error;
   double units_per_s = 0;
-  double steal = NAN;  // hypervisor steal during the run: an overhead figure is only as good
+  double steal = NAN;  // hypervisor steal during the run: an overhead is read against it
 };
 
 struct Cell {

@@ -109,10 +109,10 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
 };
 
 constexpr int kSmallPriority = 90, kLargePriority = 10, kSmallWeight = 9, kLargeWeight = 1;
-constexpr double kLargeLead = 2.0;
+constexpr double kLargeLead = 2.0;  // the large model starts first, warms up, then the small one
 // Confidence of the P99 intervals; a ratio's interval combines two kCiSide ones (Bonferroni),
 // so it holds with >= kCi too.
-constexpr double kCi = 0.95, kCiSide = 0.975;  // the large model starts first, warms up, then the small one
+constexpr double kCi = 0.95, kCiSide = 0.975;
 
 struct Small {
   bool ok = false;
