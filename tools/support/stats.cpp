@@ -99,6 +99,35 @@ std::string FormatInterval(const Interval& i, double unit, int decimals) {
   return std::string(lo) + "-" + hi;
 }
 
+std::string CiSpansNote(const Interval& ratio_ci, double threshold) {
+  if (ratio_ci.lo > threshold || ratio_ci.hi <= threshold) return "";
+  char text[64];
+  std::snprintf(text, sizeof(text), " (95%% CI spans %gx)", threshold);
+  return text;
+}
+
+std::string RatioVerdict(const std::string& what, double limit,
+                         const std::vector<RatioEstimate>& ratios) {
+  bool met = true;
+  for (const RatioEstimate& r : ratios) met &= r.value <= limit;
+  bool in_doubt = !met;
+  std::string figures;
+  for (const RatioEstimate& r : ratios) {
+    char figure[96];
+    std::snprintf(figure, sizeof(figure), "%s%s %.2fx", figures.empty() ? "" : ", ",
+                  r.name.c_str(), r.value);
+    figures += figure;
+    const bool spans = !CiSpansNote(r.ci, limit).empty();
+    if (met) {
+      in_doubt |= spans;
+    } else if (r.value > limit) {
+      in_doubt &= spans;
+    }
+  }
+  return what + ": " + (met ? "met" : "missed") + " (" + figures + ")" +
+         (in_doubt ? CiSpansNote(Interval{}, limit) : "");
+}
+
 void WriteInterval(const Interval& i, const char* key, json::Writer* w) {
   w->Key(key).BeginArray().Number(i.lo).Number(i.hi).EndArray();
 }

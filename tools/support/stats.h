@@ -53,6 +53,24 @@ size_t MinSamplesToBound(double p, double confidence);
 // >= 95%). An unbounded or non-positive side gives 0 / +inf.
 Interval RatioInterval(const Interval& a, const Interval& b);
 
+// " (95% CI spans Tx)" when `ratio_ci` contains the threshold T (so the host's noise could have
+// decided a verdict taken on the point estimate against T), else "".
+std::string CiSpansNote(const Interval& ratio_ci, double threshold);
+
+// A ratio of two measurements (e.g. a P99 over a reference P99) and its interval (RatioInterval).
+struct RatioEstimate {
+  std::string name;  // "P99"
+  double value = 0;
+  Interval ci;
+};
+
+// "<what>: met (P50 1.02x, P99 0.97x)" or "...: missed (...)": met iff every estimate is <= limit,
+// judged on the point estimates; " (95% CI spans <limit>x)" is appended when the noise could have
+// flipped the verdict: met, and some interval reaches above the limit; or missed, and every
+// estimate above the limit has an interval reaching down to it.
+std::string RatioVerdict(const std::string& what, double limit,
+                         const std::vector<RatioEstimate>& ratios);
+
 // "lo-hi" of a non-negative quantity in units of `unit` (e.g. 1000 for ns -> us) with `decimals`
 // digits: an unbounded lower side prints as 0, an unbounded upper side as "inf".
 std::string FormatInterval(const Interval& i, double unit, int decimals);
