@@ -3,6 +3,7 @@
 // failed cell is marked ok=false with an error, which fails this test with that error).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -115,9 +116,35 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
                     c.Get("retried_after").AsString().c_str());
       }
       if (!c.Get("ok").AsBool()) continue;
+      ExpectSummary(c.Get("preemption_ns"), where);
+      ExpectInterval(c.Get("preemption_p50_ci_ns"), c.Get("preemption_ns").Get("p50").AsNumber(),
+                     where);
+      ExpectInterval(c.Get("preemption_p99_ci_ns"), c.Get("preemption_ns").Get("p99").AsNumber(),
+                     where);
       ExpectSummary(c.Get("latency_ns"), where);
       ExpectInterval(c.Get("latency_p50_ci_ns"), c.Get("latency_ns").Get("p50").AsNumber(), where);
       ExpectInterval(c.Get("latency_p99_ci_ns"), c.Get("latency_ns").Get("p99").AsNumber(), where);
+      // Each probe's release precedes its submission, so every order statistic of release ->
+      // start is at least the same one of submission -> start.
+      for (const char* k : {"min", "p50", "p99", "max"}) {
+        EXPECT_LE(c.Get("preemption_ns").Get(k).AsNumber(), c.Get("latency_ns").Get(k).AsNumber())
+            << where << " " << k;
+      }
+      EXPECT_EQ(c.Get("submit_to_start_ns").Get("p99").AsNumber(),
+                c.Get("preemption_ns").Get("p99").AsNumber()) << where;
+      // The verdicts: Level-1 against none at its D, Level-2 against Level-2 at the shortest D.
+      ASSERT_TRUE(c.Get("target").is_string()) << where;
+      const std::string target = c.Get("target").AsString();
+      double shortest = durations.front().AsNumber();
+      for (const auto& x : durations) shortest = std::min(shortest, x.AsNumber());
+      if (l.AsString() == "L1") {
+        EXPECT_TRUE(target.rfind("<=1.1x none: met (P50 ", 0) == 0 ||
+                    target.rfind("<=1.1x none: missed (P50 ", 0) == 0) << where << ": " << target;
+      } else if (l.AsString() == "L2" && d.AsNumber() != shortest) {
+        EXPECT_EQ(target.rfind("P99 <=2x D=", 0), 0u) << where << ": " << target;
+      } else {
+        EXPECT_EQ(target, "") << where;
+      }
       // The two parts of the latency: each within the whole, neither missing.
       for (const char* part : {"release_delay_ns", "submit_to_start_ns"}) {
         const json::Value& s = c.Get(part);

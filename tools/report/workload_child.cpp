@@ -71,12 +71,17 @@ std::vector<double> WorkloadRun::SampleArray(const std::string& key) const {
   return v;
 }
 
+std::vector<double> WorkloadRun::Spans(const std::string& from_key,
+                                       const std::string& to_key) const {
+  std::vector<double> from = SampleArray(from_key);
+  std::vector<double> to = SampleArray(to_key);
+  std::vector<double> span;
+  for (size_t i = 0; i < from.size() && i < to.size(); ++i) span.push_back(to[i] - from[i]);
+  return span;
+}
+
 std::vector<double> WorkloadRun::Latencies(const std::string& which) const {
-  std::vector<double> rel = SampleArray("release_ns");
-  std::vector<double> t = SampleArray(which == "start" ? "start_ns" : "end_ns");
-  std::vector<double> lat;
-  for (size_t i = 0; i < rel.size() && i < t.size(); ++i) lat.push_back(t[i] - rel[i]);
-  return lat;
+  return Spans("release_ns", which == "start" ? "start_ns" : "end_ns");
 }
 
 bool CoverageError(const WorkloadRun& background, double t0_ns, double t1_ns,

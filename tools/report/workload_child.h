@@ -60,6 +60,8 @@ struct WorkloadRun {
   const json::Value& Get(const std::string& key) const { return out.Get(key); }
   // "samples" arrays as numbers (empty when absent).
   std::vector<double> SampleArray(const std::string& key) const;
+  // Per unit, samples[to_key] - samples[from_key] (ns), e.g. "submit_ns" -> "start_ns".
+  std::vector<double> Spans(const std::string& from_key, const std::string& to_key) const;
   // The per-unit derived latencies (end/start - release) from the samples.
   std::vector<double> Latencies(const std::string& which) const;  // "start" or "end"
 };
