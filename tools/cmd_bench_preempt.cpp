@@ -85,14 +85,15 @@ using report::Level;
 
 constexpr const char* kUsage =
     "usage: hsapreempt bench preempt [options]\n"
-    "Preemption latency (probe submission -> probe kernel start) of a high-priority process beside a\n"
-    "low-priority process that keeps the GPU busy with kernels of each duration, per level.\n"
+    "Preemption latency (probe submission -> probe kernel start) of a high-priority process\n"
+    "beside a low-priority process that keeps the GPU busy with kernels of each duration, per\n"
+    "level.\n"
     "  --durations LIST   kernel durations in ms (default 0.1,1,5,20; --quick 1,5)\n"
     "  --levels LIST      of none,1,2,cumask (default all)\n"
     "  --probes N         probes per cell (default 200; --quick 40)\n"
     "  --probe-us US      probe kernel duration (default 10)\n"
-    "  --threshold LIST   Level-1 thresholds, one L1 cell each (HSAPREEMPT_THRESHOLD; default: the\n"
-    "                     library's, 16); the other levels run with the library's\n"
+    "  --threshold LIST   Level-1 thresholds, one L1 cell each (HSAPREEMPT_THRESHOLD;\n"
+    "                     default: the library's, 16); the other levels run with the library's\n"
     "  --seed N           probe arrival seed (default 1)\n"
     "  --quick            short run for CI (< 1 minute)\n"
     "  --json             print JSON instead of the table\n"
@@ -168,11 +169,13 @@ struct Cell {
 std::string Num(double v) { return report::Format("%g", v); }
 
 // The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
-// caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library reads it.
+// caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library
+// reads it.
 std::vector<int> L1Thresholds(const Options& o) {
   std::vector<int> t;
   for (double x : o.thresholds) {
-    if (std::find(t.begin(), t.end(), static_cast<int>(x)) == t.end()) t.push_back(static_cast<int>(x));
+    const int v = static_cast<int>(x);
+    if (std::find(t.begin(), t.end(), v) == t.end()) t.push_back(v);
   }
   if (t.empty()) t.push_back(static_cast<int>(common::Config::FromEnvironment().threshold));
   return t;
@@ -404,17 +407,16 @@ void Judge(std::vector<Cell>* cells) {
     for (const Cell& ref : *cells) {
       if (!ref.ok) continue;
       if (c.level == Level::kLevel1 && ref.level == Level::kNoTool && ref.d_ms == c.d_ms) {
-        c.target = RatioVerdict(report::Format("<=%gx none", kL1Tolerance), kL1Tolerance,
-                           {ratio("P50", c.pre.s.p50, ref.pre.s.p50, c.pre.p50_side,
-                                  ref.pre.p50_side),
-                            ratio("P99", c.pre.s.p99, ref.pre.s.p99, c.pre.p99_side,
-                                  ref.pre.p99_side)});
+        c.target = RatioVerdict(
+            report::Format("<=%gx none", kL1Tolerance), kL1Tolerance,
+            {ratio("P50", c.pre.s.p50, ref.pre.s.p50, c.pre.p50_side, ref.pre.p50_side),
+             ratio("P99", c.pre.s.p99, ref.pre.s.p99, c.pre.p99_side, ref.pre.p99_side)});
         break;
       }
       if (c.level == Level::kLevel2 && ref.level == Level::kLevel2 && ref.d_ms == shortest) {
-        c.target = RatioVerdict(report::Format("P99 <=%gx D=%g", kL2Tolerance, shortest), kL2Tolerance,
-                           {ratio("P99", c.pre.s.p99, ref.pre.s.p99, c.pre.p99_side,
-                                  ref.pre.p99_side)});
+        c.target = RatioVerdict(
+            report::Format("P99 <=%gx D=%g", kL2Tolerance, shortest), kL2Tolerance,
+            {ratio("P99", c.pre.s.p99, ref.pre.s.p99, c.pre.p99_side, ref.pre.p99_side)});
         break;
       }
     }
@@ -500,9 +502,10 @@ int Run(const std::vector<std::string>& args) {
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
     std::string overhead = "-";
     if (c.level != Level::kNoTool) {
-      overhead = c.overhead.ok && base.ok
-                     ? report::Format("%+.1f%%", 100 * (1 - c.overhead.units_per_s / base.units_per_s))
-                     : "failed";
+      overhead =
+          c.overhead.ok && base.ok
+              ? report::Format("%+.1f%%", 100 * (1 - c.overhead.units_per_s / base.units_per_s))
+              : "failed";
     }
     std::string status_text = c.ok ? (c.fallback.empty() ? "ok" : "ok; fell back to Level-1")
                                    : "FAILED: " + c.error;

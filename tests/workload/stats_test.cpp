@@ -134,13 +134,16 @@ TEST(StatsTest, CiSpansNoteOnlyWhenTheIntervalContainsTheThreshold) {
 TEST(StatsTest, RatioVerdictJudgesEstimatesAndSaysWhenNoiseCouldFlipIt) {
   const double inf = std::numeric_limits<double>::infinity();
   // Met, every interval within the limit.
-  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1, {{"P50", 1.02, {0.95, 1.08}}, {"P99", 0.9, {0.5, 1.1}}}),
+  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1,
+                         {{"P50", 1.02, {0.95, 1.08}}, {"P99", 0.9, {0.5, 1.1}}}),
             "<=1.1x none: met (P50 1.02x, P99 0.90x)");
   // Met on the estimates, but one interval reaches above the limit.
-  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1, {{"P50", 1.02, {0.95, 1.08}}, {"P99", 0.9, {0.4, 2}}}),
+  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1,
+                         {{"P50", 1.02, {0.95, 1.08}}, {"P99", 0.9, {0.4, 2}}}),
             "<=1.1x none: met (P50 1.02x, P99 0.90x) (95% CI spans 1.1x)");
   // Missed, and the miss is beyond the noise (P50's interval is all above the limit).
-  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1, {{"P50", 1.36, {1.25, 1.46}}, {"P99", 1.5, {0.3, inf}}}),
+  EXPECT_EQ(RatioVerdict("<=1.1x none", 1.1,
+                         {{"P50", 1.36, {1.25, 1.46}}, {"P99", 1.5, {0.3, inf}}}),
             "<=1.1x none: missed (P50 1.36x, P99 1.50x)");
   // Missed, but every failing estimate's interval reaches down to the limit.
   EXPECT_EQ(RatioVerdict("P99 <=2x D=0.1", 2, {{"P99", 3.02, {1.16, 4.94}}}),
