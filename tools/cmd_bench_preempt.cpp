@@ -44,6 +44,12 @@
 //     submit_to_start_ns {p50,p99}: preemption_ns's P50 and P99 again (older scripts read them)
 //     target         the verdict against issue #6's target for this cell, "" where none applies
 //                    (Judge(): L1 cells against none, L2 cells against L2 at the shortest D)
+//     preemption_path  null, or (L2, CU mask on the simulated device, from the low job's device
+//                    trace) {probes, reaction_ns:{p50,p99}, save_to_start_ns:{p50,p99}}: probes
+//                    whose start followed a CWSR save of the low queue after their submission
+//                    (table `via save`, as a share), submission -> save (`react P50/P99`: board,
+//                    scheduler wake-up, ioctl) and save -> probe start (the modelled queue update,
+//                    the probe's dispatch)
 //     low_units_per_s  the low job's kernels/s while the probes ran
 //     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
 //     host_steal     share of CPU time the hypervisor stole during the contention run (null:
@@ -158,6 +164,13 @@ struct Cell {
   // From the probe process's own summary: release -> submission (ns).
   double release_delay_p50 = 0, release_delay_p99 = 0;
   std::string target;  // Judge()'s verdict, "" where no target applies
+  // The preemption path, split per probe by the low job's device trace (simulated device; L2 and
+  // CU mask): probes whose start followed a CWSR save of the low queue after their submission,
+  // submission -> that save (the host's reaction: board, scheduler wake-up, ioctl) and save ->
+  // start (the modelled queue update and the probe's own dispatch).
+  bool path_known = false;
+  int path_probes = 0;
+  Summary reaction, save_to_start;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
   std::string retried_after;  // the first attempt's error when the cell was measured twice
@@ -223,6 +236,27 @@ Measure LowAlone(const Options& o, double d_ms, Level level, int threshold,
   return m;
 }
 
+// Per probe, the low job's first CWSR save at or after the probe's submission and not after its
+// start: the probe waited for the preemption. Needs the device trace (the simulated device).
+void SplitPath(const report::WorkloadRun& low, const report::WorkloadRun& probe, Cell* cell) {
+  if (!low.Get("device_trace").Get("available").AsBool()) return;
+  std::vector<double> saves = low.SampleArray("preempt_ns");
+  std::sort(saves.begin(), saves.end());
+  const std::vector<double> submit = probe.SampleArray("submit_ns");
+  const std::vector<double> start = probe.SampleArray("start_ns");
+  std::vector<double> reaction, save_to_start;
+  for (size_t i = 0; i < submit.size() && i < start.size(); ++i) {
+    auto it = std::lower_bound(saves.begin(), saves.end(), submit[i]);
+    if (it == saves.end() || *it > start[i]) continue;
+    reaction.push_back(*it - submit[i]);
+    save_to_start.push_back(start[i] - *it);
+  }
+  cell->path_known = true;
+  cell->path_probes = static_cast<int>(reaction.size());
+  cell->reaction = Summarize(reaction);
+  cell->save_to_start = Summarize(save_to_start);
+}
+
 void Contention(const Options& o, const std::string& device, Cell* cell, std::string* sim) {
   report::Stage stage;
   stage.device = device;
@@ -273,6 +307,7 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   if (cell->level == Level::kLevel2 || cell->level == Level::kCuMask) {
     cell->fallback = report::LevelFallback(lr);
   }
+  if (cell->level == Level::kLevel2 || cell->level == Level::kCuMask) SplitPath(lr, pr, cell);
   const json::Value& trace = lr.Get("device_trace");
   cell->preemptions = trace.Get("preemptions").AsNumber();
   cell->runlist_updates = trace.Get("runlist_updates").AsNumber();
@@ -496,7 +531,8 @@ int Run(const std::vector<std::string>& args) {
   Judge(&cells);
   report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P50 CI", "P99 (us)", "P99 CI",
                        "max (us)", "rel P50", "rel P99", "host late P50", "steal", "low kept",
-                       "overhead", "steal o/b", "preempts", "target", "status"});
+                       "overhead", "steal o/b", "preempts", "via save", "react P50/P99",
+                       "target", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[static_cast<size_t>(
         std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
@@ -529,6 +565,12 @@ int Run(const std::vector<std::string>& args) {
                       ? std::string("-")
                       : FormatSteal(c.overhead.steal) + "/" + FormatSteal(base.steal),
                   c.ok ? report::Format("%.0f", c.preemptions) : "-",
+                  c.path_known ? report::Format("%.0f%%", 100.0 * c.path_probes /
+                                                              std::max(1, c.probes))
+                               : "-",
+                  c.path_known && c.path_probes > 0
+                      ? report::Format("%.0f/%.0f", c.reaction.p50 / 1000, c.reaction.p99 / 1000)
+                      : "-",
                   c.target.empty() ? "-" : c.target, status_text});
   }
   if (!o.csv.empty()) {
@@ -581,6 +623,16 @@ int Run(const std::vector<std::string>& args) {
       w.Key("submit_to_start_ns").BeginObject().Field("p50", c.pre.s.p50);
       w.Field("p99", c.pre.s.p99).EndObject();
       w.Field("target", c.target);
+      w.Key("preemption_path");
+      if (!c.path_known) {
+        w.Null();
+      } else {
+        w.BeginObject().Field("probes", c.path_probes);
+        w.Key("reaction_ns").BeginObject().Field("p50", c.reaction.p50);
+        w.Field("p99", c.reaction.p99).EndObject();
+        w.Key("save_to_start_ns").BeginObject().Field("p50", c.save_to_start.p50);
+        w.Field("p99", c.save_to_start.p99).EndObject().EndObject();
+      }
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Field("host_steal", c.steal).Field("throughput_kept", c.kept);  // NaN is written as null
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
@@ -619,6 +671,9 @@ int Run(const std::vector<std::string>& args) {
               "(device clock); rel = from the probe's scheduled release instead, i.e. plus host "
               "late, the probe thread's own lateness (release -> submission); %sprobe kernels of "
               "%g us; low kept = low job's kernels/s during the probes vs alone without the tool; "
+              "via save = probes that started after a CWSR save of the low queue following their "
+              "submission (simulated device's trace; L2, CU mask), react = submission -> that save "
+              "(us); "
               "overhead = low job alone, tool vs no tool; steal = hypervisor's share of the CPU "
               "time during the cell (steal o/b: the overhead run's / the baseline's); CI = 95%% "
               "distribution-free interval of the percentile, inf where the probes cannot bound it "

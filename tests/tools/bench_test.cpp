@@ -137,6 +137,25 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
       const std::string target = c.Get("target").AsString();
       double shortest = durations.front().AsNumber();
       for (const auto& x : durations) shortest = std::min(shortest, x.AsNumber());
+      // The preemption path split by the device trace: for the levels with a lever only; on the
+      // simulated device with kernels of 1 ms and more, most probes wait for the low queue's save.
+      const json::Value& path = c.Get("preemption_path");
+      if (l.AsString() == "L2" || l.AsString() == "cumask") {
+        ASSERT_TRUE(path.is_object()) << where;
+        const double n = path.Get("probes").AsNumber(-1);
+        EXPECT_GT(n, 0.5 * c.Get("probes").AsNumber()) << where;
+        EXPECT_LE(n, c.Get("probes").AsNumber()) << where;
+        for (const char* part : {"reaction_ns", "save_to_start_ns"}) {
+          EXPECT_GE(path.Get(part).Get("p50").AsNumber(-1), 0) << where << " " << part;
+          EXPECT_LE(path.Get(part).Get("p50").AsNumber(), path.Get(part).Get("p99").AsNumber())
+              << where << " " << part;
+          // Both parts lie within the probe's submission -> start.
+          EXPECT_LE(path.Get(part).Get("p50").AsNumber(),
+                    c.Get("preemption_ns").Get("max").AsNumber()) << where << " " << part;
+        }
+      } else {
+        EXPECT_TRUE(path.is_null()) << where;
+      }
       if (l.AsString() == "L1") {
         EXPECT_TRUE(target.rfind("<=1.1x none: met (P50 ", 0) == 0 ||
                     target.rfind("<=1.1x none: missed (P50 ", 0) == 0) << where << ": " << target;

@@ -136,7 +136,10 @@ void TraceCollector::Poll() {
           break;
         }
         case HSAPREEMPT_SIM_EV_RUNLIST: ++s.runlist_updates; break;
-        case HSAPREEMPT_SIM_EV_PREEMPT: ++s.preemptions; break;
+        case HSAPREEMPT_SIM_EV_PREEMPT:
+          ++s.preemptions;
+          s.preempt_ns.push_back(e.time_ns);
+          break;
         case HSAPREEMPT_SIM_EV_RESTORE: ++s.restores; break;
         case HSAPREEMPT_SIM_EV_QUEUE_ERROR: ++s.queue_errors; break;
         default: break;

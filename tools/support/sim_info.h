@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tools/support/json.h"
 
@@ -37,6 +38,8 @@ struct TraceSummary {
   uint64_t device_busy_ns = 0;    // union of every dispatch interval read
   uint64_t runlist_updates = 0, preemptions = 0, restores = 0, queue_errors = 0;
   uint64_t lost_events = 0;       // dropped by the ring before they were read (counts are low)
+  std::vector<uint64_t> preempt_ns;  // device time of each PREEMPT event read (a CWSR save of the
+                                     // process's waves), in ring order
   std::map<std::pair<uint32_t, uint32_t>, QueueActivity> queues;  // (pid, KFD queue id)
 };
 

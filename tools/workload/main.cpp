@@ -277,6 +277,10 @@ int Run(const Options& o) {
     WriteArray(&w, "start_ns", s_start);
     WriteArray(&w, "end_ns", s_end);
     WriteArray(&w, "done_ns", s_done);
+    if (o.trace) {  // when the device saved this process's waves (bench preempt splits the path)
+      WriteArray(&w, "preempt_ns", std::vector<double>(trace.preempt_ns.begin(),
+                                                       trace.preempt_ns.end()));
+    }
     w.EndObject();
   }
   if (o.trace) {
