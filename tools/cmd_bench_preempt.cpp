@@ -123,31 +123,6 @@ struct Measure {
   double steal = NAN;  // hypervisor steal during the run: an overhead is read against it
 };
 
-// One latency distribution of a cell (ns): its summary and distribution-free intervals.
-struct Dist {
-  std::vector<double> ns;
-  Summary s;
-  Interval p50_ci, p99_ci;      // 95% (kCi)
-  Interval p50_side, p99_side;  // kCiSide: one side of a ratio's interval (RatioInterval)
-};
-
-// Confidence of the percentile intervals; a ratio's interval combines two kCiSide ones
-// (Bonferroni), so it holds with >= kCi too.
-constexpr double kCi = 0.95, kCiSide = 0.975;
-
-Dist MakeDist(std::vector<double> ns) {
-  Dist d;
-  d.ns = std::move(ns);
-  d.s = Summarize(d.ns);
-  std::vector<double> sorted(d.ns);
-  std::sort(sorted.begin(), sorted.end());
-  d.p50_ci = PercentileInterval(sorted, 50, kCi);
-  d.p99_ci = PercentileInterval(sorted, 99, kCi);
-  d.p50_side = PercentileInterval(sorted, 50, kCiSide);
-  d.p99_side = PercentileInterval(sorted, 99, kCiSide);
-  return d;
-}
-
 struct Cell {
   double d_ms = 0;
   Level level = Level::kNoTool;
@@ -159,8 +134,8 @@ struct Cell {
   std::string error;
   int probes = 0;
   double probe_rate = 0;
-  Dist pre;  // submission -> probe kernel start: the preemption latency
-  Dist rel;  // release -> probe kernel start: pre plus the probe thread's own lateness
+  Distribution pre;  // submission -> probe kernel start (ns): the preemption latency
+  Distribution rel;  // release -> probe kernel start (ns): pre plus the probe thread's lateness
   // From the probe process's own summary: release -> submission (ns).
   double release_delay_p50 = 0, release_delay_p99 = 0;
   std::string target;  // Judge()'s verdict, "" where no target applies
@@ -289,9 +264,9 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
     cell->error = !pr.ok ? "probe process: " + pr.error : "low process: " + lr.error;
     return;
   }
-  cell->pre = MakeDist(pr.Spans("submit_ns", "start_ns"));
-  cell->rel = MakeDist(pr.Latencies("start"));
-  cell->probes = static_cast<int>(cell->pre.ns.size());
+  cell->pre = Describe(pr.Spans("submit_ns", "start_ns"));
+  cell->rel = Describe(pr.Latencies("start"));
+  cell->probes = static_cast<int>(cell->pre.samples.size());
   cell->release_delay_p50 = pr.Get("release_delay_ns").Get("p50").AsNumber();
   cell->release_delay_p99 = pr.Get("release_delay_ns").Get("p99").AsNumber();
   std::vector<double> rel = pr.SampleArray("release_ns"), end = pr.SampleArray("end_ns");
@@ -375,7 +350,7 @@ void WritePlots(const Options& o, const std::vector<Cell>& cells, const std::str
     for (const Cell& c : cells) {
       if (c.d_ms != d || !c.ok) continue;
       std::vector<double> us;
-      for (double ns : c.pre.ns) us.push_back(ns / 1000);
+      for (double ns : c.pre.samples) us.push_back(ns / 1000);
       cdf.series.push_back(report::CdfSeries(CellLabel(c), us));
     }
     specs.push_back(cdf);

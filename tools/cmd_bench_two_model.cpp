@@ -110,20 +110,14 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
 
 constexpr int kSmallPriority = 90, kLargePriority = 10, kSmallWeight = 9, kLargeWeight = 1;
 constexpr double kLargeLead = 2.0;  // the large model starts first, warms up, then the small one
-// Confidence of the P99 intervals; a ratio's interval combines two kCiSide ones (Bonferroni),
-// so it holds with >= kCi too.
-constexpr double kCi = 0.95, kCiSide = 0.975;
 
 struct Small {
   bool ok = false;
   std::string error;
-  std::vector<double> latency;  // ns
-  Summary lat;
+  Distribution lat;  // request latency, release -> end (ns), with its intervals (stats.h)
   double release_delay_p99 = 0;  // ns: host lateness of the releases (a host effect, not ours)
   double submit_to_end_p99 = 0;  // ns: latency without that lateness
   double steal = NAN;            // hypervisor steal during the run (host_noise.h)
-  Interval p99_ci;               // 95% (kCi) interval of the latency P99 (stats.h)
-  Interval p99_ci_side;          // the same at kCiSide, one side of a ratio's interval
 };
 
 struct Large {
@@ -192,15 +186,10 @@ void FillSmall(const report::WorkloadRun& run, Small* s) {
   s->error = run.error;
   s->steal = run.host_steal;
   if (!run.ok) return;
-  s->latency = run.Latencies("end");
-  s->lat = Summarize(s->latency);
-  std::vector<double> sorted(s->latency);
-  std::sort(sorted.begin(), sorted.end());
-  s->p99_ci = PercentileInterval(sorted, 99, kCi);
-  s->p99_ci_side = PercentileInterval(sorted, 99, kCiSide);
+  s->lat = Describe(run.Latencies("end"));
   s->release_delay_p99 = run.Get("release_delay_ns").Get("p99").AsNumber();
   s->submit_to_end_p99 = run.Get("submit_to_end_ns").Get("p99").AsNumber();
-  if (s->latency.empty()) {
+  if (s->lat.samples.empty()) {
     s->ok = false;
     s->error = "no requests measured";
   }
@@ -393,9 +382,9 @@ int Run(const std::vector<std::string>& args) {
           }
           const Small& sa = r.small_alone[ri];
           const Large& la = r.large_alone[bi];
-          if (c.ok && sa.ok && sa.lat.p99 > 0) {
-            c.p99_ratio = c.small.lat.p99 / sa.lat.p99;
-            c.ratio_ci = RatioInterval(c.small.p99_ci_side, sa.p99_ci_side);
+          if (c.ok && sa.ok && sa.lat.s.p99 > 0) {
+            c.p99_ratio = c.small.lat.s.p99 / sa.lat.s.p99;
+            c.ratio_ci = RatioInterval(c.small.lat.p99_side, sa.lat.p99_side);
           }
           if (c.ok && sa.ok && sa.submit_to_end_p99 > 0) {
             c.p99_sub_ratio = c.small.submit_to_end_p99 / sa.submit_to_end_p99;

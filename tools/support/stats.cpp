@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 namespace hsapreempt::tools {
 
@@ -16,11 +17,11 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
-Summary Summarize(const std::vector<double>& samples) {
+namespace {
+
+Summary SummarizeSorted(const std::vector<double>& sorted) {
   Summary s;
-  if (samples.empty()) return s;
-  std::vector<double> sorted(samples);
-  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty()) return s;
   s.count = sorted.size();
   s.min = sorted.front();
   s.max = sorted.back();
@@ -32,6 +33,14 @@ Summary Summarize(const std::vector<double>& samples) {
   s.p95 = Percentile(sorted, 95);
   s.p99 = Percentile(sorted, 99);
   return s;
+}
+
+}  // namespace
+
+Summary Summarize(const std::vector<double>& samples) {
+  std::vector<double> sorted(samples);
+  std::sort(sorted.begin(), sorted.end());
+  return SummarizeSorted(sorted);
 }
 
 namespace {
@@ -73,6 +82,19 @@ Interval PercentileInterval(const std::vector<double>& sorted, double p, double 
     }
   }
   return r;
+}
+
+Distribution Describe(std::vector<double> samples) {
+  Distribution d;
+  d.samples = std::move(samples);
+  std::vector<double> sorted(d.samples);
+  std::sort(sorted.begin(), sorted.end());
+  d.s = SummarizeSorted(sorted);
+  d.p50_ci = PercentileInterval(sorted, 50, kCi);
+  d.p99_ci = PercentileInterval(sorted, 99, kCi);
+  d.p50_side = PercentileInterval(sorted, 50, kCiSide);
+  d.p99_side = PercentileInterval(sorted, 99, kCiSide);
+  return d;
 }
 
 size_t MinSamplesToBound(double p, double confidence) {

@@ -45,6 +45,22 @@ struct Interval {
 // a P99 at 95% needs >= 367 samples (MinSamplesToBound).
 Interval PercentileInterval(const std::vector<double>& sorted, double p, double confidence);
 
+// Confidence of the benchmarks' percentile intervals; a ratio's interval combines two kCiSide ones
+// (RatioInterval, Bonferroni), so it holds with >= kCi too.
+constexpr double kCi = 0.95, kCiSide = 0.975;
+
+// A latency distribution as the benchmarks judge it: the samples (in their order), their summary,
+// the kCi intervals of the P50 and P99, and the kCiSide ones a ratio's interval is made of.
+struct Distribution {
+  std::vector<double> samples;
+  Summary s;
+  Interval p50_ci, p99_ci;
+  Interval p50_side, p99_side;
+};
+
+// Sorts one copy of `samples` for the summary and all four intervals.
+Distribution Describe(std::vector<double> samples);
+
 // The fewest samples for which PercentileInterval(.., p, confidence) has a finite upper side.
 size_t MinSamplesToBound(double p, double confidence);
 
