@@ -22,8 +22,13 @@
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
 //   config           {durations_ms:[..], levels:[..], probes, probe_us, thresholds:[..] (Level-1's,
 //                     one L1 cell each; without --threshold the one the children inherit:
-//                     HSAPREEMPT_THRESHOLD or the library default 16), seed, low_alone_s}
-//   baseline[]       per duration, the low job alone without the tool:
+//                     HSAPREEMPT_THRESHOLD or the library default 16), seed, rounds, low_alone_s}
+//                    rounds (--rounds N): every run below is N runs, one per round, each round
+//                    running every cell in turn (in reverse order every other round) with its
+//                    share of the probes and seed + round - 1; a cell's figures are over all its
+//                    probes, its throughputs and steal means over its rounds, and an error or
+//                    retried_after names the round
+//   baseline[]       per duration, the low job alone without the tool (the mean over rounds):
 //                    {duration_ms, ok, error?, low_units_per_s, host_steal}
 //   cells[]          per duration x level:
 //     duration_ms, level ("none"|"L1"|"L2"|"cumask"), ok, error? (one line, when !ok)
@@ -100,7 +105,10 @@ constexpr const char* kUsage =
     "  --probe-us US      probe kernel duration (default 10)\n"
     "  --threshold LIST   Level-1 thresholds, one L1 cell each (HSAPREEMPT_THRESHOLD;\n"
     "                     default: the library's, 16); the other levels run with the library's\n"
-    "  --seed N           probe arrival seed (default 1)\n"
+    "  --seed N           probe arrival seed (default 1; round k uses seed + k - 1)\n"
+    "  --rounds N         spread each cell over N rounds of probes/N probes (default 1); each\n"
+    "                     round runs every cell, in the reverse order of the round before, so a\n"
+    "                     drift in the host's noise falls on every cell alike\n"
     "  --quick            short run for CI (< 1 minute)\n"
     "  --json             print JSON instead of the table\n"
     "  --csv FILE         also write the table as CSV\n"
@@ -113,7 +121,18 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   double probe_us = 10;
   std::vector<double> thresholds;  // Level-1's (--threshold); empty: the library's default
   long long seed = 1;
+  int rounds = 1;  // --rounds: every cell's runs, interleaved with the other cells' (Run())
   double low_alone_s = 3;
+};
+
+// A mean over the rounds' runs (--rounds) of a figure some runs may not know (NaN stays out).
+struct Mean {
+  double sum = 0;
+  int n = 0;
+  void Add(double v) {
+    if (std::isfinite(v)) sum += v, ++n;
+  }
+  double value() const { return n > 0 ? sum / n : NAN; }
 };
 
 struct Measure {
@@ -121,6 +140,42 @@ struct Measure {
   std::string error;
   double units_per_s = 0;
   double steal = NAN;  // hypervisor steal during the run: an overhead is read against it
+  // Over rounds (AddRun): every run lasts the same, so the plain means.
+  int runs = 0;
+  Mean units, steals;
+};
+
+// "round k: " before a run's error when the cells are spread over rounds, "" otherwise.
+std::string RoundTag(int round, int rounds) {
+  return rounds > 1 ? report::Format("round %d: ", round + 1) : std::string();
+}
+
+// Folds one round's run of the low job alone into `total`: a failure in any round fails the whole
+// (the first failed round's error is kept); throughput and steal are averaged over the rounds.
+void AddRun(const Measure& run, int round, int rounds, Measure* total) {
+  if (total->runs++ == 0) total->ok = true;
+  if (!run.ok && total->ok) {
+    total->ok = false;
+    total->error = RoundTag(round, rounds) + run.error;
+  }
+  if (run.ok) total->units.Add(run.units_per_s);
+  total->steals.Add(run.steal);
+  total->units_per_s = total->units.n > 0 ? total->units.value() : 0;
+  total->steal = total->steals.value();
+}
+
+// What one contention run of a cell measured (Contention()). A cell adds up its runs, one per
+// round (AddPart), and is summarised when all are in (Finish).
+struct Part {
+  bool ok = false;
+  std::string error;
+  std::string fallback;  // the tool's line saying the low queue runs on Level-1 only, if any
+  std::vector<double> pre, rel, delay;  // per probe (ns): submission, release -> start; lateness
+  bool path_known = false;              // the low job's device trace was available
+  std::vector<double> reaction, save_to_start;  // per probe that waited for a save (ns)
+  double low_units = 0, window_s = 0;  // the low job's kernels over the probe window, its length
+  double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
+  double steal = NAN;                           // hypervisor steal during the run
 };
 
 struct Cell {
@@ -136,8 +191,7 @@ struct Cell {
   double probe_rate = 0;
   Distribution pre;  // submission -> probe kernel start (ns): the preemption latency
   Distribution rel;  // release -> probe kernel start (ns): pre plus the probe thread's lateness
-  // From the probe process's own summary: release -> submission (ns).
-  double release_delay_p50 = 0, release_delay_p99 = 0;
+  double release_delay_p50 = 0, release_delay_p99 = 0;  // release -> submission (ns)
   std::string target;  // Judge()'s verdict, "" where no target applies
   // The preemption path, split per probe by the low job's device trace (simulated device; L2 and
   // CU mask): probes whose start followed a CWSR save of the low queue after their submission,
@@ -148,10 +202,14 @@ struct Cell {
   Summary reaction, save_to_start;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
-  std::string retried_after;  // the first attempt's error when the cell was measured twice
+  std::string retried_after;  // first attempts' errors of runs that were measured twice
   std::string fallback;  // the tool's line saying the low queue runs on Level-1 only, if any
   Measure overhead;  // low alone with the tool (not for none)
-  double steal = NAN;  // hypervisor steal during the contention run
+  double steal = NAN;  // hypervisor steal during the contention runs (mean over rounds)
+  // The rounds' runs so far (AddPart), summarised by Finish.
+  int runs = 0;
+  Part all;
+  Mean steals;
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -213,43 +271,41 @@ Measure LowAlone(const Options& o, double d_ms, Level level, int threshold,
 
 // Per probe, the low job's first CWSR save at or after the probe's submission and not after its
 // start: the probe waited for the preemption. Needs the device trace (the simulated device).
-void SplitPath(const report::WorkloadRun& low, const report::WorkloadRun& probe, Cell* cell) {
+void SplitPath(const report::WorkloadRun& low, const report::WorkloadRun& probe, Part* part) {
   if (!low.Get("device_trace").Get("available").AsBool()) return;
   std::vector<double> saves = low.SampleArray("preempt_ns");
   std::sort(saves.begin(), saves.end());
   const std::vector<double> submit = probe.SampleArray("submit_ns");
   const std::vector<double> start = probe.SampleArray("start_ns");
-  std::vector<double> reaction, save_to_start;
   for (size_t i = 0; i < submit.size() && i < start.size(); ++i) {
     auto it = std::lower_bound(saves.begin(), saves.end(), submit[i]);
     if (it == saves.end() || *it > start[i]) continue;
-    reaction.push_back(*it - submit[i]);
-    save_to_start.push_back(start[i] - *it);
+    part->reaction.push_back(*it - submit[i]);
+    part->save_to_start.push_back(start[i] - *it);
   }
-  cell->path_known = true;
-  cell->path_probes = static_cast<int>(reaction.size());
-  cell->reaction = Summarize(reaction);
-  cell->save_to_start = Summarize(save_to_start);
+  part->path_known = true;
 }
 
-void Contention(const Options& o, const std::string& device, Cell* cell, std::string* sim) {
+// One run of `cell` with `probes` probes: the low job and the probe process on a fresh device.
+Part Contention(const Options& o, const std::string& device, const Cell& cell, int probes,
+                long long seed, std::string* sim) {
+  Part part;
   report::Stage stage;
   stage.device = device;
-  stage.level = cell->level;
-  stage.threshold = cell->stage_threshold();
-  cell->probe_rate = ProbeRate(cell->d_ms);
-  const double probe_s = (o.probes + 1) / cell->probe_rate;
+  stage.level = cell.level;
+  stage.threshold = cell.stage_threshold();
+  const double probe_s = (probes + 1) / cell.probe_rate;
   // The probe process starts once the low one is running; the low one outlasts it by a margin
   // (process start-up on a busy 2-core machine is a few hundred ms).
   const double start_delay_s = 1.0;
   report::Launch low, probe;
-  low.args = LowArgs(cell->d_ms, start_delay_s + probe_s + 3.0);
+  low.args = LowArgs(cell.d_ms, start_delay_s + probe_s + 3.0);
   low.args.push_back("--trace");  // device preemptions of its queue: did the level act?
   low.env = report::ChildEnv(stage, 10);
   low.timeout_s = start_delay_s + probe_s + 90;
-  probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(o.probes + 1),
-                "--warmup", "1", "--rate", Num(cell->probe_rate), "--arrival", "poisson",
-                "--seed", std::to_string(o.seed), "--priority", "high", "--samples",
+  probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(probes + 1),
+                "--warmup", "1", "--rate", Num(cell.probe_rate), "--arrival", "poisson",
+                "--seed", std::to_string(seed), "--priority", "high", "--samples",
                 "--wait", "sleep", "--timeout-s", "30"};
   probe.env = report::ChildEnv(stage, 90);
   probe.delay_s = start_delay_s;
@@ -258,38 +314,87 @@ void Contention(const Options& o, const std::string& device, Cell* cell, std::st
   report::CleanupStage(stage);
   const report::WorkloadRun& lr = runs[0];
   const report::WorkloadRun& pr = runs[1];
-  cell->steal = lr.host_steal;
+  part.steal = lr.host_steal;
   if (sim->empty() && pr.ok) *sim = pr.Get("device").Get("sim").AsString();
   if (!lr.ok || !pr.ok) {
-    cell->error = !pr.ok ? "probe process: " + pr.error : "low process: " + lr.error;
-    return;
+    part.error = !pr.ok ? "probe process: " + pr.error : "low process: " + lr.error;
+    return part;
   }
-  cell->pre = Describe(pr.Spans("submit_ns", "start_ns"));
-  cell->rel = Describe(pr.Latencies("start"));
-  cell->probes = static_cast<int>(cell->pre.samples.size());
-  cell->release_delay_p50 = pr.Get("release_delay_ns").Get("p50").AsNumber();
-  cell->release_delay_p99 = pr.Get("release_delay_ns").Get("p99").AsNumber();
   std::vector<double> rel = pr.SampleArray("release_ns"), end = pr.SampleArray("end_ns");
   if (rel.empty() || end.empty()) {
-    cell->error = "the probe process measured no probes";
-    return;
+    part.error = "the probe process measured no probes";
+    return part;
   }
   const double t0 = *std::min_element(rel.begin(), rel.end());
   const double t1 = *std::max_element(end.begin(), end.end());
-  // Probes outside the low job's run would measure an idle GPU: refuse the cell rather than
+  // Probes outside the low job's run would measure an idle GPU: refuse the run rather than
   // report a flattering figure.
-  if (report::CoverageError(lr, t0, t1, "the low-priority job", &cell->error)) return;
-  if (cell->level == Level::kLevel2 || cell->level == Level::kCuMask) {
-    cell->fallback = report::LevelFallback(lr);
+  if (report::CoverageError(lr, t0, t1, "the low-priority job", &part.error)) return part;
+  part.pre = pr.Spans("submit_ns", "start_ns");
+  part.rel = pr.Latencies("start");
+  part.delay = pr.Spans("release_ns", "submit_ns");
+  if (cell.level == Level::kLevel2 || cell.level == Level::kCuMask) {
+    part.fallback = report::LevelFallback(lr);
+    SplitPath(lr, pr, &part);
   }
-  if (cell->level == Level::kLevel2 || cell->level == Level::kCuMask) SplitPath(lr, pr, cell);
   const json::Value& trace = lr.Get("device_trace");
-  cell->preemptions = trace.Get("preemptions").AsNumber();
-  cell->runlist_updates = trace.Get("runlist_updates").AsNumber();
+  part.preemptions = trace.Get("preemptions").AsNumber();
+  part.runlist_updates = trace.Get("runlist_updates").AsNumber();
   report::WindowThroughput w = report::ThroughputInWindow(lr, t0, t1);
-  cell->low_units_per_s = w.units_per_s;
-  cell->window_s = w.covered_s;
-  cell->ok = true;
+  part.low_units = w.units_per_s * w.covered_s;
+  part.window_s = w.covered_s;
+  part.ok = true;
+  return part;
+}
+
+// Folds one round's run into its cell; a failed run fails the cell (the first failure's error is
+// kept, tagged with its round).
+void AddPart(Part part, int round, int rounds, Cell* c) {
+  if (c->runs++ == 0) c->ok = true;
+  c->steals.Add(part.steal);
+  if (!part.ok) {
+    if (c->ok) c->error = RoundTag(round, rounds) + part.error;
+    c->ok = false;
+    return;
+  }
+  Part& a = c->all;
+  auto append = [](std::vector<double>* to, const std::vector<double>& from) {
+    to->insert(to->end(), from.begin(), from.end());
+  };
+  append(&a.pre, part.pre);
+  append(&a.rel, part.rel);
+  append(&a.delay, part.delay);
+  append(&a.reaction, part.reaction);
+  append(&a.save_to_start, part.save_to_start);
+  a.path_known = (c->runs == 1 || a.path_known) && part.path_known;
+  if (a.fallback.empty()) a.fallback = part.fallback;
+  a.low_units += part.low_units;
+  a.window_s += part.window_s;
+  a.preemptions += part.preemptions;
+  a.runlist_updates += part.runlist_updates;
+}
+
+// The cell's figures over all its runs.
+void Finish(Cell* c) {
+  c->steal = c->steals.value();
+  if (!c->ok) return;
+  Part& a = c->all;
+  c->pre = Describe(std::move(a.pre));
+  c->rel = Describe(std::move(a.rel));
+  c->probes = static_cast<int>(c->pre.samples.size());
+  const Summary delay = Summarize(a.delay);
+  c->release_delay_p50 = delay.p50;
+  c->release_delay_p99 = delay.p99;
+  c->path_known = a.path_known;
+  c->path_probes = static_cast<int>(a.reaction.size());
+  c->reaction = Summarize(a.reaction);
+  c->save_to_start = Summarize(a.save_to_start);
+  c->fallback = a.fallback;
+  c->preemptions = a.preemptions;
+  c->runlist_updates = a.runlist_updates;
+  c->window_s = a.window_s;
+  c->low_units_per_s = a.window_s > 0 ? a.low_units / a.window_s : 0;
+  a = Part();  // the samples now live in pre/rel; free the rest
 }
 
 bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
@@ -313,6 +418,9 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
     } else if (r.Is("--seed")) {
       if (!r.TakeNumber(1, 1e15, &x, /*integer=*/true)) return false;
       o->seed = static_cast<long long>(x);
+    } else if (r.Is("--rounds")) {
+      if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
+      o->rounds = static_cast<int>(x);
     } else {
       return r.Unknown();
     }
@@ -322,6 +430,10 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
     if (!durations_set) o->durations_ms = {1, 5};
     if (!probes_set) o->probes = 40;
     o->low_alone_s = 1;
+  }
+  if (o->rounds > o->probes) {
+    return r.Fail(report::Format("--rounds %d needs at least as many probes (--probes %d)",
+                                 o->rounds, o->probes));
   }
   return true;
 }
@@ -455,48 +567,82 @@ int Run(const std::vector<std::string>& args) {
     }
     for (int t : l1_thresholds) variants.emplace_back(level, t);
   }
-  size_t steps = o.durations_ms.size() * (1 + 2 * variants.size());
-  size_t step = 0;
-  auto progress = [&](const std::string& what) {
-    std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
+  // Every run of a round, in order: per duration the low job alone, then per variant the low job
+  // alone with the tool (not for none) and the contention run.
+  enum class Kind { kBaseline, kOverhead, kContention };
+  struct Step {
+    Kind kind;
+    size_t d;     // index into durations_ms / baselines
+    size_t cell;  // index into cells (overhead, contention)
   };
-  std::string sim;
-  std::vector<Measure> baselines;
+  std::vector<Measure> baselines(o.durations_ms.size());
   std::vector<Cell> cells;
-  for (double d : o.durations_ms) {
-    progress(report::Format("D=%g ms: low job alone, no tool", d));
-    baselines.push_back(LowAlone(o, d, Level::kNoTool, 0, prefix + std::to_string(serial++)));
-    const Measure& base = baselines.back();
+  std::vector<Step> order;
+  for (size_t di = 0; di < o.durations_ms.size(); ++di) {
+    order.push_back({Kind::kBaseline, di, 0});
     for (const auto& [level, threshold] : variants) {
       Cell c;
-      c.d_ms = d;
+      c.d_ms = o.durations_ms[di];
       c.level = level;
       c.threshold = threshold;
       c.threshold_set = level == Level::kLevel1 && !o.thresholds.empty();
-      if (level != Level::kNoTool) {
+      c.probe_rate = ProbeRate(c.d_ms);
+      if (level != Level::kNoTool) order.push_back({Kind::kOverhead, di, cells.size()});
+      order.push_back({Kind::kContention, di, cells.size()});
+      cells.push_back(c);
+    }
+  }
+  size_t steps = order.size() * static_cast<size_t>(o.rounds);
+  size_t step = 0;
+  std::string sim;
+  for (int round = 0; round < o.rounds; ++round) {
+    // This round's share of the probes (the first probes % rounds rounds take one more), on its
+    // own arrival seed.
+    const int probes = o.probes / o.rounds + (round < o.probes % o.rounds ? 1 : 0);
+    const long long seed = o.seed + round;
+    const std::string tag =
+        o.rounds > 1 ? report::Format("round %d/%d, ", round + 1, o.rounds) : std::string();
+    auto progress = [&](const std::string& what) {
+      std::fprintf(stderr, "[%zu/%zu] %s%s\n", ++step, steps, tag.c_str(), what.c_str());
+    };
+    for (size_t i = 0; i < order.size(); ++i) {
+      // Odd rounds run the steps backwards: no cell always follows the same neighbour, and a
+      // steady drift of the host's noise over the sweep lands on every cell alike.
+      const Step& st = order[round % 2 == 0 ? i : order.size() - 1 - i];
+      const double d = o.durations_ms[st.d];
+      const std::string device = prefix + std::to_string(serial++);
+      if (st.kind == Kind::kBaseline) {
+        progress(report::Format("D=%g ms: low job alone, no tool", d));
+        AddRun(LowAlone(o, d, Level::kNoTool, 0, device), round, o.rounds, &baselines[st.d]);
+        continue;
+      }
+      Cell& c = cells[st.cell];
+      if (st.kind == Kind::kOverhead) {
         progress(report::Format("D=%g ms %s: low job alone with the tool", d,
                                 CellLabel(c).c_str()));
-        c.overhead = LowAlone(o, d, level, c.stage_threshold(), prefix + std::to_string(serial++));
-      } else {
-        ++step;
+        AddRun(LowAlone(o, d, c.level, c.stage_threshold(), device), round, o.rounds, &c.overhead);
+        continue;
       }
-      progress(report::Format("D=%g ms %s: %d probes at %.0f/s", d, CellLabel(c).c_str(),
-                              o.probes, ProbeRate(d)));
-      Contention(o, prefix + std::to_string(serial++), &c, &sim);
-      if (!c.ok) {
+      progress(report::Format("D=%g ms %s: %d probes at %.0f/s", d, CellLabel(c).c_str(), probes,
+                              c.probe_rate));
+      Part part = Contention(o, device, c, probes, seed, &sim);
+      if (!part.ok) {
         // One retry on a fresh device: a transient failure (a starved start-up, an intermittent
         // clock-check violation) stays visible in retried_after instead of failing the sweep.
         ++steps;
-        progress(report::Format("  failed (%s); retrying once", c.error.c_str()));
-        Cell again = c;
-        again.error.clear();
-        Contention(o, prefix + std::to_string(serial++), &again, &sim);
-        again.retried_after = c.error;
-        c = again;
+        progress(report::Format("  failed (%s); retrying once", part.error.c_str()));
+        const std::string first = RoundTag(round, o.rounds) + part.error;
+        part = Contention(o, prefix + std::to_string(serial++), c, probes, seed, &sim);
+        c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
       }
-      if (c.ok && base.ok) c.kept = c.low_units_per_s / base.units_per_s;
-      cells.push_back(c);
+      AddPart(std::move(part), round, o.rounds, &c);
     }
+  }
+  for (Cell& c : cells) {
+    Finish(&c);
+    const Measure& base = baselines[static_cast<size_t>(
+        std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
+    if (c.ok && base.ok) c.kept = c.low_units_per_s / base.units_per_s;
   }
   if (!UseSimulatedDevice()) sim = "";
   bool all_ok = true;
@@ -570,7 +716,7 @@ int Run(const std::vector<std::string>& args) {
     w.EndArray().Field("probes", o.probes).Field("probe_us", o.probe_us);
     w.Key("thresholds").BeginArray();
     for (int t : l1_thresholds) w.Int(t);
-    w.EndArray().Field("seed", static_cast<int64_t>(o.seed));
+    w.EndArray().Field("seed", static_cast<int64_t>(o.seed)).Field("rounds", o.rounds);
     w.Field("low_alone_s", o.low_alone_s).EndObject();
     w.Key("baseline").BeginArray();
     for (size_t i = 0; i < baselines.size(); ++i) {
@@ -641,6 +787,11 @@ int Run(const std::vector<std::string>& args) {
     if (!c.fallback.empty()) {
       std::printf("note: D=%g ms %s: %s\n", c.d_ms, CellLabel(c).c_str(), c.fallback.c_str());
     }
+  }
+  if (o.rounds > 1) {
+    std::printf("rounds: %d, interleaved (each round ran every cell with its share of the %d "
+                "probes, in reverse order every other round); figures over all rounds, kept and "
+                "steal their means\n", o.rounds, o.probes);
   }
   std::printf("preemption latency (P50, P99, max) = probe submission -> probe kernel start "
               "(device clock); rel = from the probe's scheduled release instead, i.e. plus host "

@@ -281,6 +281,41 @@ TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
   EXPECT_EQ(code, 0);
 }
 
+// --rounds spreads each cell over rounds (interleaved with the other cells): the cell is judged on
+// every round's probes together (11 = 6 + 5), and the config says how the figures were taken.
+TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
+  int code = -1;
+  json::Value v = RunBench({"bench", "preempt", "--quick", "--json", "--durations", "1", "--levels",
+                            "2", "--probes", "11", "--rounds", "2"},
+                           &code);
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 2);
+  EXPECT_EQ(v.Get("config").Get("probes").AsNumber(), 11);
+  const auto& cells = v.Get("cells").items();
+  ASSERT_EQ(cells.size(), 1u);
+  const json::Value& c = cells[0];
+  ASSERT_TRUE(c.Get("ok").AsBool()) << c.Get("error").AsString();
+  EXPECT_EQ(c.Get("probes").AsNumber(), 11);
+  EXPECT_EQ(c.Get("preemption_ns").Get("count").AsNumber(), 11);
+  const json::Value& path = c.Get("preemption_path");
+  ASSERT_TRUE(path.is_object()) << "Level-2's path split is missing over rounds";
+  EXPECT_LE(path.Get("probes").AsNumber(), 11);
+  EXPECT_GT(c.Get("throughput_kept").AsNumber(), 0);
+  EXPECT_TRUE(c.Get("overhead").Get("ok").AsBool()) << c.Get("overhead").Get("error").AsString();
+  EXPECT_TRUE(v.Get("baseline").items()[0].Get("ok").AsBool());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(BenchTest, PreemptRejectsMoreRoundsThanProbes) {
+  testsupport::RunOptions opts;
+  opts.timeout_s = 30;
+  testsupport::RunResult r = testsupport::RunProcess(
+      {HSAPREEMPT_CLI_PATH, "bench", "preempt", "--probes", "4", "--rounds", "5"}, opts);
+  EXPECT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rounds 5 needs at least as many probes"), std::string::npos) << r.err;
+}
+
 TEST(BenchTest, PreemptRejectsBadFlags) {
   testsupport::RunOptions opts;
   opts.timeout_s = 30;
