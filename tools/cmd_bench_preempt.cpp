@@ -125,16 +125,6 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   double low_alone_s = 3;
 };
 
-// A mean over the rounds' runs (--rounds) of a figure some runs may not know (NaN stays out).
-struct Mean {
-  double sum = 0;
-  int n = 0;
-  void Add(double v) {
-    if (std::isfinite(v)) sum += v, ++n;
-  }
-  double value() const { return n > 0 ? sum / n : NAN; }
-};
-
 struct Measure {
   bool ok = false;
   std::string error;
@@ -142,13 +132,8 @@ struct Measure {
   double steal = NAN;  // hypervisor steal during the run: an overhead is read against it
   // Over rounds (AddRun): every run lasts the same, so the plain means.
   int runs = 0;
-  Mean units, steals;
+  FiniteMean units, steals;
 };
-
-// "round k: " before a run's error when the cells are spread over rounds, "" otherwise.
-std::string RoundTag(int round, int rounds) {
-  return rounds > 1 ? report::Format("round %d: ", round + 1) : std::string();
-}
 
 // Folds one round's run of the low job alone into `total`: a failure in any round fails the whole
 // (the first failed round's error is kept); throughput and steal are averaged over the rounds.
@@ -156,7 +141,7 @@ void AddRun(const Measure& run, int round, int rounds, Measure* total) {
   if (total->runs++ == 0) total->ok = true;
   if (!run.ok && total->ok) {
     total->ok = false;
-    total->error = RoundTag(round, rounds) + run.error;
+    total->error = report::RoundTag(round, rounds) + run.error;
   }
   if (run.ok) total->units.Add(run.units_per_s);
   total->steals.Add(run.steal);
@@ -209,7 +194,7 @@ struct Cell {
   // The rounds' runs so far (AddPart), summarised by Finish.
   int runs = 0;
   Part all;
-  Mean steals;
+  FiniteMean steals;
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -353,7 +338,7 @@ void AddPart(Part part, int round, int rounds, Cell* c) {
   if (c->runs++ == 0) c->ok = true;
   c->steals.Add(part.steal);
   if (!part.ok) {
-    if (c->ok) c->error = RoundTag(round, rounds) + part.error;
+    if (c->ok) c->error = report::RoundTag(round, rounds) + part.error;
     c->ok = false;
     return;
   }
@@ -592,23 +577,17 @@ int Run(const std::vector<std::string>& args) {
       cells.push_back(c);
     }
   }
-  size_t steps = order.size() * static_cast<size_t>(o.rounds);
-  size_t step = 0;
+  report::Progress progress(order.size() * static_cast<size_t>(o.rounds));
   std::string sim;
   for (int round = 0; round < o.rounds; ++round) {
     // This round's share of the probes (the first probes % rounds rounds take one more), on its
     // own arrival seed.
     const int probes = o.probes / o.rounds + (round < o.probes % o.rounds ? 1 : 0);
     const long long seed = o.seed + round;
-    const std::string tag =
-        o.rounds > 1 ? report::Format("round %d/%d, ", round + 1, o.rounds) : std::string();
-    auto progress = [&](const std::string& what) {
-      std::fprintf(stderr, "[%zu/%zu] %s%s\n", ++step, steps, tag.c_str(), what.c_str());
-    };
+    progress.SetRound(round, o.rounds);
     for (size_t i = 0; i < order.size(); ++i) {
-      // Odd rounds run the steps backwards: no cell always follows the same neighbour, and a
-      // steady drift of the host's noise over the sweep lands on every cell alike.
-      const Step& st = order[round % 2 == 0 ? i : order.size() - 1 - i];
+      // Every other round backwards: a steady drift of the host's noise lands on every cell alike.
+      const Step& st = order[report::RoundStep(i, order.size(), round)];
       const double d = o.durations_ms[st.d];
       const std::string device = prefix + std::to_string(serial++);
       if (st.kind == Kind::kBaseline) {
@@ -629,9 +608,9 @@ int Run(const std::vector<std::string>& args) {
       if (!part.ok) {
         // One retry on a fresh device: a transient failure (a starved start-up, an intermittent
         // clock-check violation) stays visible in retried_after instead of failing the sweep.
-        ++steps;
+        progress.AddStep();
         progress(report::Format("  failed (%s); retrying once", part.error.c_str()));
-        const std::string first = RoundTag(round, o.rounds) + part.error;
+        const std::string first = report::RoundTag(round, o.rounds) + part.error;
         part = Contention(o, prefix + std::to_string(serial++), c, probes, seed, &sim);
         c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
       }

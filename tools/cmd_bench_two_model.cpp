@@ -15,8 +15,13 @@
 //   host {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}  the host's
 //           noise floor, measured before the runs: how late a thread sleeping period_ns woke,
 //           and the hypervisor's steal share (tools/support/host_noise.h)
-//   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, small_model,
+//   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, rounds, small_model,
 //           large_model, small_priority, large_priority, small_weight, large_weight}
+//           rounds (--rounds N): every measurement below (standalone runs included) is N runs of
+//           seconds / N, one per round, each round running all of them (in reverse order every
+//           other round) with request seed = round; latencies are over all runs' requests,
+//           throughputs over all runs' windows, steal the mean; errors and retried_after name
+//           the round
 //   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min},
 //                        latency_p99_ci_ns, release_delay_p99_ns, submit_to_end_p99_ns,
 //                        host_steal}
@@ -90,6 +95,10 @@ constexpr const char* kUsage =
     "  --levels LIST      of none,1,2,cumask (default all)\n"
     "  --policies LIST    of priority,weighted (default priority; weighted: small 9, large 1)\n"
     "  --seconds S        small-model run per measurement (default 20; --quick 3)\n"
+    "  --rounds N         spread each measurement over N runs of S/N seconds (default 1),\n"
+    "                     one per round; each round runs every measurement, in the reverse\n"
+    "                     order of the round before, so a drift in the host's noise falls on\n"
+    "                     every cell and its standalone reference alike\n"
     "  --scale X          trace duration scale (default 3.8, MI300-class vs the H200 traces)\n"
     "  --quick            short run for CI\n"
     "  --json             print JSON instead of the table\n"
@@ -101,6 +110,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   std::vector<std::string> policies = {"priority"};
   double seconds = 20, scale = 3.8;
+  int rounds = 1;  // --rounds: each measurement is `rounds` runs of seconds / rounds, interleaved
   // Without --scale, the stored calibration of HSAPREEMPT_SIM_PRESET (tools/workload/calibration.h,
   // docs/calibration.md) gives each model its own scale; `calibration` names it ("" = none).
   bool scale_set = false;
@@ -118,14 +128,19 @@ struct Small {
   double release_delay_p99 = 0;  // ns: host lateness of the releases (a host effect, not ours)
   double submit_to_end_p99 = 0;  // ns: latency without that lateness
   double steal = NAN;            // hypervisor steal during the run (host_noise.h)
+  // Per request, over the runs so far (one per round: AddSmall); FinishSmall summarises them.
+  int runs = 0;
+  std::vector<double> lat_ns, delay_ns, sub_ns;
+  FiniteMean steals;
 };
 
 struct Large {
   bool ok = false;
   std::string error;
   double ips = 0, window_s = 0;
+  int runs = 0;  // runs added (AddLarge): ips is their iterations over their windows
+  double iterations = 0;
 };
-
 struct Cell {
   double batch = 0, rate = 0;
   Level level = Level::kNoTool;
@@ -144,6 +159,7 @@ struct Cell {
   std::string retried_after;  // the first attempt's error when the cell was measured twice
   double preemptions = 0;  // CWSR saves of the large model's queues (device trace)
   std::string target;
+  int runs = 0;  // runs added (AddCell)
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -153,10 +169,12 @@ double ScaleFor(const Options& o, const char* model, double batch) {
   return workload::CalibratedScaleFor(o.cal, model, static_cast<int>(batch), o.scale);
 }
 
-std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds) {
+// `seed`: the request arrivals' (the workload's default is 1; round k uses k).
+std::vector<std::string> SmallArgs(const Options& o, double rate, double seconds, int seed) {
   return {"replay", "--model", "resnet18", "--batch", "1", "--rate", Num(rate), "--arrival",
-          "poisson", "--seconds", Num(seconds), "--scale", Num(ScaleFor(o, "resnet18", 1)), "--samples", "--wait",
-          "sleep", "--priority", "high", "--warmup", "1", "--timeout-s", "60"};
+          "poisson", "--seconds", Num(seconds), "--scale", Num(ScaleFor(o, "resnet18", 1)),
+          "--samples", "--wait", "sleep", "--priority", "high", "--warmup", "1", "--timeout-s",
+          "60", "--seed", std::to_string(seed)};
 }
 
 std::vector<std::string> LargeArgs(const Options& o, double batch, double seconds) {
@@ -181,38 +199,85 @@ report::Stage MakeStage(const std::string& device, Level level, const std::strin
   return s;
 }
 
-void FillSmall(const report::WorkloadRun& run, Small* s) {
-  s->ok = run.ok;
-  s->error = run.error;
-  s->steal = run.host_steal;
-  if (!run.ok) return;
-  s->lat = Describe(run.Latencies("end"));
-  s->release_delay_p99 = run.Get("release_delay_ns").Get("p99").AsNumber();
-  s->submit_to_end_p99 = run.Get("submit_to_end_ns").Get("p99").AsNumber();
-  if (s->lat.samples.empty()) {
-    s->ok = false;
-    s->error = "no requests measured";
+// One run of the small model, its requests' raw figures (summarised by FinishSmall).
+Small SmallRun(const report::WorkloadRun& run) {
+  Small s;
+  s.ok = run.ok;
+  s.error = run.error;
+  s.steal = run.host_steal;
+  if (!run.ok) return s;
+  s.lat_ns = run.Latencies("end");
+  s.delay_ns = run.Spans("release_ns", "submit_ns");
+  s.sub_ns = run.Spans("submit_ns", "end_ns");
+  if (s.lat_ns.empty()) {
+    s.ok = false;
+    s.error = "no requests measured";
   }
+  return s;
 }
 
-void Measure(const Options& o, const std::string& device, Cell* c, std::string* sim) {
+// Folds one round's run into `total`; a failed run fails the whole, with its round named.
+void AddSmall(const Small& run, int round, int rounds, Small* total) {
+  if (total->runs++ == 0) total->ok = true;
+  total->steals.Add(run.steal);
+  if (!run.ok) {
+    if (total->ok) total->error = report::RoundTag(round, rounds) + run.error;
+    total->ok = false;
+    return;
+  }
+  auto append = [](std::vector<double>* to, const std::vector<double>& from) {
+    to->insert(to->end(), from.begin(), from.end());
+  };
+  append(&total->lat_ns, run.lat_ns);
+  append(&total->delay_ns, run.delay_ns);
+  append(&total->sub_ns, run.sub_ns);
+}
+
+void FinishSmall(Small* s) {
+  s->steal = s->steals.value();
+  if (!s->ok) return;
+  s->lat = Describe(std::move(s->lat_ns));
+  s->release_delay_p99 = Summarize(s->delay_ns).p99;
+  s->submit_to_end_p99 = Summarize(s->sub_ns).p99;
+  s->lat_ns.clear();
+  s->delay_ns.clear();
+  s->sub_ns.clear();
+}
+
+// The large model's iterations over one run's window, folded into `total` (iterations / seconds
+// over all rounds).
+void AddLarge(const Large& run, int round, int rounds, Large* total) {
+  if (total->runs++ == 0) total->ok = true;
+  if (!run.ok) {
+    if (total->ok) total->error = report::RoundTag(round, rounds) + run.error;
+    total->ok = false;
+    return;
+  }
+  total->iterations += run.ips * run.window_s;
+  total->window_s += run.window_s;
+  total->ips = total->window_s > 0 ? total->iterations / total->window_s : 0;
+}
+
+// One run of cell `c` (small model for `seconds`, arrivals from `seed`) on a fresh device.
+void Measure(const Options& o, const std::string& device, double seconds, int seed, Cell* c,
+             std::string* sim) {
   report::Stage small_stage = MakeStage(device, c->level, c->policy, kSmallWeight);
   report::Stage large_stage = MakeStage(device, c->level, c->policy, kLargeWeight);
   report::Launch large, small;
   // The large model outlasts the small one's releases by a margin for the small one's queue to
   // drain (without scheduling requests can queue behind the large kernels for seconds).
-  large.args = LargeArgs(o, c->batch, kLargeLead + o.seconds + std::max(3.0, o.seconds / 2));
+  large.args = LargeArgs(o, c->batch, kLargeLead + seconds + std::max(3.0, seconds / 2));
   large.args.push_back("--trace");  // device preemptions of its queues: did the level act?
   large.env = report::ChildEnv(large_stage, kLargePriority);
-  large.timeout_s = kLargeLead + o.seconds + 120;
-  small.args = SmallArgs(o, c->rate, o.seconds);
+  large.timeout_s = kLargeLead + seconds + 120;
+  small.args = SmallArgs(o, c->rate, seconds, seed);
   small.env = report::ChildEnv(small_stage, kSmallPriority);
   small.delay_s = kLargeLead;
-  small.timeout_s = o.seconds + 120;
+  small.timeout_s = seconds + 120;
   std::vector<report::WorkloadRun> runs = report::RunAll({large, small});
   report::CleanupStage(small_stage);
   if (sim->empty() && runs[1].ok) *sim = runs[1].Get("device").Get("sim").AsString();
-  FillSmall(runs[1], &c->small);
+  c->small = SmallRun(runs[1]);
   c->large.ok = runs[0].ok;
   c->large.error = runs[0].error;
   if (!c->small.ok || !c->large.ok) {
@@ -237,6 +302,21 @@ void Measure(const Options& o, const std::string& device, Cell* c, std::string* 
   c->large.ips = w.units_per_s;
   c->large.window_s = w.covered_s;
   c->ok = true;
+}
+
+// Folds one round's run of a cell into it: a failed run fails the cell (its round named).
+void AddCell(const Cell& run, int round, int rounds, Cell* c) {
+  AddSmall(run.small, round, rounds, &c->small);
+  AddLarge(run.large, round, rounds, &c->large);
+  if (c->runs++ == 0) c->ok = true;
+  if (!run.ok) {
+    if (c->ok) c->error = report::RoundTag(round, rounds) + run.error;
+    c->ok = false;
+    return;
+  }
+  c->late_requests += run.late_requests;
+  c->preemptions += run.preemptions;
+  if (c->fallback.empty()) c->fallback = run.fallback;
 }
 
 bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
@@ -270,6 +350,10 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
     } else if (r.Is("--seconds")) {
       if (!r.TakeNumber(0.5, 3600, &o->seconds)) return false;
       seconds_set = true;
+    } else if (r.Is("--rounds")) {
+      double x = 0;
+      if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
+      o->rounds = static_cast<int>(x);
     } else if (r.Is("--scale")) {
       if (!r.TakeNumber(0.01, 100, &o->scale)) return false;
       o->scale_set = true;
@@ -281,6 +365,10 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
   if (o->quick) {
     if (!batches_set) o->batches = {1024};
     if (!seconds_set) o->seconds = 3;
+  }
+  if (o->seconds / o->rounds < 1) {
+    return r.Fail(report::Format("--rounds %d leaves %.2g s per run; needs >= 1 s (raise --seconds)",
+                                 o->rounds, o->seconds / o->rounds));
   }
   return true;
 }
@@ -308,92 +396,127 @@ int Run(const std::vector<std::string>& args) {
   }
   const std::string prefix = "b2m-" + std::to_string(getpid()) + "-";
   int serial = 0;
-  size_t tool_levels = 0;
-  for (Level l : o.levels) tool_levels += l != Level::kNoTool;
-  bool has_none = std::find(o.levels.begin(), o.levels.end(), Level::kNoTool) != o.levels.end();
-  size_t steps = o.rates.size() + o.batches.size() +
-                       o.batches.size() * o.rates.size() *
-                           ((has_none ? 1 : 0) + tool_levels * o.policies.size());
-  size_t step = 0;
-  auto progress = [&](const std::string& what) {
-    std::fprintf(stderr, "[%zu/%zu] %s\n", ++step, steps, what.c_str());
-  };
   Results r;
   r.host = report::CheckHostBeforeRuns(o.quick);
-  for (double rate : o.rates) {
-    progress(report::Format("small model alone at %g req/s for %g s", rate, o.seconds));
-    report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);
-    report::Launch l;
-    l.args = SmallArgs(o, rate, o.seconds);
-    l.env = report::ChildEnv(stage, kSmallPriority);
-    l.timeout_s = o.seconds + 120;
-    report::WorkloadRun run = report::RunAll({l})[0];
-    report::CleanupStage(stage);
-    if (r.sim.empty() && run.ok) r.sim = run.Get("device").Get("sim").AsString();
-    Small s;
-    FillSmall(run, &s);
-    r.small_alone.push_back(s);
-  }
+  r.small_alone.resize(o.rates.size());
+  r.large_alone.resize(o.batches.size());
+  // Every measurement of a round, in order: the small model alone per rate, the large one alone
+  // per batch, then the cells (batch x rate x level x policy).
+  enum class Kind { kSmallAlone, kLargeAlone, kCell };
+  struct Step {
+    Kind kind;
+    size_t index;  // into rates, batches or cells
+  };
+  std::vector<Step> order;
+  for (size_t ri = 0; ri < o.rates.size(); ++ri) order.push_back({Kind::kSmallAlone, ri});
+  for (size_t bi = 0; bi < o.batches.size(); ++bi) order.push_back({Kind::kLargeAlone, bi});
   for (double batch : o.batches) {
-    const double secs = std::max(o.seconds, 3.0);
-    progress(report::Format("large model (batch %g) alone for %g s", batch, secs));
-    report::Stage stage = MakeStage(prefix + std::to_string(serial++), Level::kNoTool, "-", 1);
-    report::Launch l;
-    l.args = LargeArgs(o, batch, secs);
-    l.env = report::ChildEnv(stage, kLargePriority);
-    l.timeout_s = secs + 120;
-    report::WorkloadRun run = report::RunAll({l})[0];
-    report::CleanupStage(stage);
-    Large g;
-    g.ok = run.ok;
-    g.error = run.error;
-    if (run.ok) {
-      report::WindowThroughput w = report::ThroughputInWindow(run, 0, 1e30);
-      g.ips = w.units_per_s;
-      g.window_s = w.covered_s;
-      if (g.ips <= 0) g.ok = false, g.error = "no iterations completed";
-    }
-    r.large_alone.push_back(g);
-  }
-  for (size_t bi = 0; bi < o.batches.size(); ++bi) {
-    for (size_t ri = 0; ri < o.rates.size(); ++ri) {
+    for (double rate : o.rates) {
       for (Level level : o.levels) {
         std::vector<std::string> policies = level == Level::kNoTool
                                                 ? std::vector<std::string>{"-"} : o.policies;
         for (const std::string& policy : policies) {
           Cell c;
-          c.batch = o.batches[bi];
-          c.rate = o.rates[ri];
+          c.batch = batch;
+          c.rate = rate;
           c.level = level;
           c.policy = policy;
-          progress(report::Format("batch %g, %g req/s, %s%s%s", c.batch, c.rate,
-                                  report::LevelLabel(level), policy == "-" ? "" : " ",
-                                  policy == "-" ? "" : policy.c_str()));
-          Measure(o, prefix + std::to_string(serial++), &c, &r.sim);
-          if (!c.ok) {
-            // One retry on a fresh device; the first error stays visible in retried_after.
-            ++steps;
-            progress(report::Format("  failed (%s); retrying once", c.error.c_str()));
-            Cell again = c;
-            again.error.clear();
-            Measure(o, prefix + std::to_string(serial++), &again, &r.sim);
-            again.retried_after = c.error;
-            c = again;
-          }
-          const Small& sa = r.small_alone[ri];
-          const Large& la = r.large_alone[bi];
-          if (c.ok && sa.ok && sa.lat.s.p99 > 0) {
-            c.p99_ratio = c.small.lat.s.p99 / sa.lat.s.p99;
-            c.ratio_ci = RatioInterval(c.small.lat.p99_side, sa.lat.p99_side);
-          }
-          if (c.ok && sa.ok && sa.submit_to_end_p99 > 0) {
-            c.p99_sub_ratio = c.small.submit_to_end_p99 / sa.submit_to_end_p99;
-          }
-          if (c.ok && la.ok) c.kept = c.large.ips / la.ips;
+          order.push_back({Kind::kCell, r.cells.size()});
           r.cells.push_back(c);
         }
       }
     }
+  }
+  const double seconds = o.seconds / o.rounds;  // per run
+  report::Progress progress(order.size() * static_cast<size_t>(o.rounds));
+  for (int round = 0; round < o.rounds; ++round) {
+    const int seed = round + 1;
+    progress.SetRound(round, o.rounds);
+    for (size_t i = 0; i < order.size(); ++i) {
+      const Step& st = order[report::RoundStep(i, order.size(), round)];
+      const std::string device = prefix + std::to_string(serial++);
+      if (st.kind == Kind::kSmallAlone) {
+        const double rate = o.rates[st.index];
+        progress(report::Format("small model alone at %g req/s for %g s", rate, seconds));
+        report::Stage stage = MakeStage(device, Level::kNoTool, "-", 1);
+        report::Launch l;
+        l.args = SmallArgs(o, rate, seconds, seed);
+        l.env = report::ChildEnv(stage, kSmallPriority);
+        l.timeout_s = seconds + 120;
+        report::WorkloadRun run = report::RunAll({l})[0];
+        report::CleanupStage(stage);
+        if (r.sim.empty() && run.ok) r.sim = run.Get("device").Get("sim").AsString();
+        AddSmall(SmallRun(run), round, o.rounds, &r.small_alone[st.index]);
+        continue;
+      }
+      if (st.kind == Kind::kLargeAlone) {
+        const double batch = o.batches[st.index];
+        const double secs = std::max(seconds, 3.0);
+        progress(report::Format("large model (batch %g) alone for %g s", batch, secs));
+        report::Stage stage = MakeStage(device, Level::kNoTool, "-", 1);
+        report::Launch l;
+        l.args = LargeArgs(o, batch, secs);
+        l.env = report::ChildEnv(stage, kLargePriority);
+        l.timeout_s = secs + 120;
+        report::WorkloadRun run = report::RunAll({l})[0];
+        report::CleanupStage(stage);
+        Large g;
+        g.ok = run.ok;
+        g.error = run.error;
+        if (run.ok) {
+          report::WindowThroughput w = report::ThroughputInWindow(run, 0, 1e30);
+          g.ips = w.units_per_s;
+          g.window_s = w.covered_s;
+          if (g.ips <= 0) g.ok = false, g.error = "no iterations completed";
+        }
+        AddLarge(g, round, o.rounds, &r.large_alone[st.index]);
+        continue;
+      }
+      Cell& c = r.cells[st.index];
+      progress(report::Format("batch %g, %g req/s, %s%s%s", c.batch, c.rate,
+                              report::LevelLabel(c.level), c.policy == "-" ? "" : " ",
+                              c.policy == "-" ? "" : c.policy.c_str()));
+      Cell run;
+      run.batch = c.batch;
+      run.rate = c.rate;
+      run.level = c.level;
+      run.policy = c.policy;
+      Measure(o, device, seconds, seed, &run, &r.sim);
+      if (!run.ok) {
+        // One retry on a fresh device; the first error stays visible in retried_after.
+        progress.AddStep();
+        progress(report::Format("  failed (%s); retrying once", run.error.c_str()));
+        const std::string first = report::RoundTag(round, o.rounds) + run.error;
+        Cell again;
+        again.batch = c.batch;
+        again.rate = c.rate;
+        again.level = c.level;
+        again.policy = c.policy;
+        Measure(o, prefix + std::to_string(serial++), seconds, seed, &again, &r.sim);
+        run = again;
+        c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
+      }
+      AddCell(run, round, o.rounds, &c);
+    }
+  }
+  for (Small& s : r.small_alone) FinishSmall(&s);
+  for (size_t ci = 0; ci < r.cells.size(); ++ci) {
+    Cell& c = r.cells[ci];
+    FinishSmall(&c.small);
+    const size_t ri = static_cast<size_t>(
+        std::find(o.rates.begin(), o.rates.end(), c.rate) - o.rates.begin());
+    const size_t bi = static_cast<size_t>(
+        std::find(o.batches.begin(), o.batches.end(), c.batch) - o.batches.begin());
+    const Small& sa = r.small_alone[ri];
+    const Large& la = r.large_alone[bi];
+    if (c.ok && sa.ok && sa.lat.s.p99 > 0) {
+      c.p99_ratio = c.small.lat.s.p99 / sa.lat.s.p99;
+      c.ratio_ci = RatioInterval(c.small.lat.p99_side, sa.lat.p99_side);
+    }
+    if (c.ok && sa.ok && sa.submit_to_end_p99 > 0) {
+      c.p99_sub_ratio = c.small.submit_to_end_p99 / sa.submit_to_end_p99;
+    }
+    if (c.ok && la.ok) c.kept = c.large.ips / la.ips;
   }
   if (!UseSimulatedDevice()) r.sim = "";
   Judge(&r.cells);

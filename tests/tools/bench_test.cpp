@@ -258,6 +258,59 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
 
 // Level-1 is measured at each threshold asked for (XSched's knob): one L1 cell per threshold, in
 // order, each naming its threshold; the other levels name none.
+// --rounds: every measurement (the standalone runs too) once per round, every other round in
+// reverse order, so the cell and its standalone reference see the same drift of the host; the
+// cell is judged on both rounds' requests.
+TEST(BenchTest, TwoModelQuickInterleavesRounds) {
+  testsupport::RunOptions opts;
+  opts.env = {"HSAPREEMPT_DEVICE=sim", "HSA_TOOLS_LIB=", "HSAPREEMPT_LOG_LEVEL=warn"};
+  opts.timeout_s = 280;
+  testsupport::RunResult r = testsupport::RunProcess(
+      {HSAPREEMPT_CLI_PATH, "bench", "two-model", "--quick", "--json", "--levels", "2", "--rates",
+       "20", "--seconds", "2", "--rounds", "2"},
+      opts);
+  ASSERT_TRUE(r.exited) << "the benchmark overran its time-out";
+  json::Value v;
+  std::string error;
+  ASSERT_TRUE(json::Parse(r.out, &v, &error)) << error << "\nstderr: " << r.err.substr(0, 2000);
+  EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 2);
+  // Progress: round 1 forwards, round 2 backwards.
+  const std::vector<std::string> expected = {
+      "round 1/2, small model alone at 20 req/s for 1 s", "round 1/2, large model (batch 1024)",
+      "round 1/2, batch 1024, 20 req/s, L2",              "round 2/2, batch 1024, 20 req/s, L2",
+      "round 2/2, large model (batch 1024)",              "round 2/2, small model alone at 20"};
+  size_t at = 0;
+  for (const std::string& line : expected) {
+    const size_t found = r.err.find(line, at);
+    ASSERT_NE(found, std::string::npos) << "'" << line << "' not in order in:\n" << r.err;
+    at = found + line.size();
+  }
+  const json::Value& alone = v.Get("standalone_small").items()[0];
+  ASSERT_TRUE(alone.Get("ok").AsBool()) << alone.Get("error").AsString();
+  ExpectSummary(alone.Get("latency_ns"), "standalone small");
+  EXPECT_GT(v.Get("standalone_large").items()[0].Get("iterations_per_s").AsNumber(), 0);
+  const auto& cells = v.Get("cells").items();
+  ASSERT_EQ(cells.size(), 1u);
+  const json::Value& c = cells[0];
+  ASSERT_TRUE(c.Get("ok").AsBool()) << c.Get("error").AsString();
+  ExpectSummary(c.Get("latency_ns"), "L2 cell");
+  EXPECT_EQ(c.Get("requests").AsNumber(), c.Get("latency_ns").Get("count").AsNumber());
+  EXPECT_TRUE(c.Get("p99_vs_standalone").is_number());
+  EXPECT_GT(c.Get("large_kept").AsNumber(), 0);
+  EXPECT_GT(c.Get("preemptions").AsNumber(), 0) << "Level-2 never preempted over two rounds";
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(BenchTest, TwoModelRejectsRoundsShorterThanASecond) {
+  testsupport::RunOptions opts;
+  opts.timeout_s = 30;
+  testsupport::RunResult r = testsupport::RunProcess(
+      {HSAPREEMPT_CLI_PATH, "bench", "two-model", "--seconds", "3", "--rounds", "4"}, opts);
+  EXPECT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--rounds 4 leaves 0.75 s per run"), std::string::npos) << r.err;
+}
+
 TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
   int code = -1;
   json::Value v = RunBench({"bench", "preempt", "--quick", "--json", "--durations", "1", "--levels",

@@ -153,6 +153,20 @@ TEST(StatsTest, RatioVerdictJudgesEstimatesAndSaysWhenNoiseCouldFlipIt) {
             "x: missed (P50 1.30x, P99 1.00x)");
 }
 
+// Steal averaged over a benchmark's rounds: a run on a host without a steal figure (NaN) must not
+// turn the mean unknown, nor count as zero.
+TEST(StatsTest, FiniteMeanLeavesUnknownValuesOut) {
+  FiniteMean m;
+  EXPECT_TRUE(std::isnan(m.value()));
+  m.Add(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_TRUE(std::isnan(m.value()));
+  m.Add(0.1);
+  m.Add(std::numeric_limits<double>::infinity());
+  m.Add(0.3);
+  EXPECT_EQ(m.n, 2);
+  EXPECT_DOUBLE_EQ(m.value(), 0.2);
+}
+
 TEST(StatsTest, FormatIntervalScalesAndNamesUnboundedSides) {
   const double inf = std::numeric_limits<double>::infinity();
   EXPECT_EQ(FormatInterval(Interval{124400, 138600}, 1000, 0), "124-139");

@@ -71,6 +71,36 @@ struct CommonFlags {
   std::string csv, plot_dir;
 };
 
+// --rounds N (bench preempt, bench two-model): every measurement of a sweep is taken as N runs,
+// one per round, and each round runs the whole sweep, every other round backwards, so a drift of
+// the host's noise over minutes falls on every cell alike (the targets judge cells against each
+// other). The step to run i-th of n in `round` (0-based):
+inline size_t RoundStep(size_t i, size_t n, int round) { return round % 2 == 0 ? i : n - 1 - i; }
+
+// "round k: " to put before a run's error when there are several rounds; "" otherwise.
+inline std::string RoundTag(int round, int rounds) {
+  return rounds > 1 ? "round " + std::to_string(round + 1) + ": " : std::string();
+}
+
+// Progress on stderr, one line a step: "[k/n] round r/R, <what>" (the round only with several).
+class Progress {
+ public:
+  explicit Progress(size_t steps) : steps_(steps) {}
+  void SetRound(int round, int rounds) {
+    tag_ = rounds > 1 ? "round " + std::to_string(round + 1) + "/" + std::to_string(rounds) + ", "
+                      : std::string();
+  }
+  void AddStep() { ++steps_; }  // a step that was not planned (a retry)
+  void operator()(const std::string& what) {
+    std::fprintf(stderr, "[%zu/%zu] %s%s\n", ++step_, steps_, tag_.c_str(), what.c_str());
+  }
+
+ private:
+  size_t steps_;
+  size_t step_ = 0;
+  std::string tag_;
+};
+
 // Walks a command's arguments. Every Take* consumes the current flag's value; on a missing or bad
 // one it prints "hsapreempt <command>: <why> (see --help)", sets the exit status to kExitUsage and
 // returns false, so a parser is `if (!r.Take...(...)) return false;` per flag.

@@ -6,6 +6,7 @@
 #ifndef TOOLS_SUPPORT_STATS_H_
 #define TOOLS_SUPPORT_STATS_H_
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -30,6 +31,17 @@ Summary Summarize(const std::vector<double>& samples);
 
 // Writes `key`: {count, mean, p50, p90, p95, p99, max, min}.
 void WriteSummary(const Summary& s, const char* key, json::Writer* w);
+
+// The mean of the finite values added; NaN (unknown, e.g. a host without a steal figure) stays
+// out, and the mean of none is NaN.
+struct FiniteMean {
+  double sum = 0;
+  int n = 0;
+  void Add(double v) {
+    if (std::isfinite(v)) sum += v, ++n;
+  }
+  double value() const { return n > 0 ? sum / n : std::numeric_limits<double>::quiet_NaN(); }
+};
 
 // A confidence interval; a side the samples cannot bound is -inf / +inf (JSON: null).
 struct Interval {
