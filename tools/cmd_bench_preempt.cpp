@@ -20,7 +20,8 @@
 //   host             the host's noise floor, measured before the runs (tools/support/host_noise.h):
 //                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
-//   config           {durations_ms:[..], levels:[..], probes, probe_us, thresholds:[..] (Level-1's,
+//   config           {durations_ms:[..], levels:[..], probes, probe_us, probe_rate (--probe-rate, null:
+//                     250/D per s within 10..100), thresholds:[..] (Level-1's,
 //                     one L1 cell each; without --threshold the one the children inherit:
 //                     HSAPREEMPT_THRESHOLD or the library default 16), seed, rounds, low_alone_s}
 //                    rounds (--rounds N): every run below is N runs, one per round, each round
@@ -103,6 +104,8 @@ constexpr const char* kUsage =
     "  --levels LIST      of none,1,2,cumask (default all)\n"
     "  --probes N         probes per cell (default 200; --quick 40)\n"
     "  --probe-us US      probe kernel duration (default 10)\n"
+    "  --probe-rate R     probes per second at every D (default 250/D per s within 10..100:\n"
+    "                     one probe per four low kernels)\n"
     "  --threshold LIST   Level-1 thresholds, one L1 cell each (HSAPREEMPT_THRESHOLD;\n"
     "                     default: the library's, 16); the other levels run with the library's\n"
     "  --seed N           probe arrival seed (default 1; round k uses seed + k - 1)\n"
@@ -119,6 +122,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<Level> levels = {Level::kNoTool, Level::kLevel1, Level::kLevel2, Level::kCuMask};
   int probes = 200;
   double probe_us = 10;
+  double probe_rate = 0;  // --probe-rate: probes/s at every D; 0: ProbeRate(D)
   std::vector<double> thresholds;  // Level-1's (--threshold); empty: the library's default
   long long seed = 1;
   int rounds = 1;  // --rounds: every cell's runs, interleaved with the other cells' (Run())
@@ -220,7 +224,9 @@ std::string CellLabel(const Cell& c) {
 
 // Probes at random times, sparse enough that most see the low job's steady state rather than the
 // previous probe's effect: on average one probe per four low kernels (rate = 250 / D_ms per
-// second), kept within [10, 100] per second so a cell takes seconds, not minutes.
+// second), kept within [10, 100] per second so a cell takes seconds, not minutes. So the rate
+// falls with D from 1 ms on (100/s at 1 ms, 12.5/s at 20 ms), and with it how busy the host is
+// between probes; --probe-rate fixes it at every D to tell the two apart.
 double ProbeRate(double d_ms) { return std::min(100.0, std::max(10.0, 250.0 / d_ms)); }
 
 std::vector<std::string> LowArgs(double d_ms, double seconds) {
@@ -396,6 +402,8 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
       if (!r.TakeNumber(1, 100000, &x, /*integer=*/true)) return false;
       o->probes = static_cast<int>(x);
       probes_set = true;
+    } else if (r.Is("--probe-rate")) {
+      if (!r.TakeNumber(1, 1000, &o->probe_rate)) return false;
     } else if (r.Is("--probe-us")) {
       if (!r.TakeNumber(1, 100000, &o->probe_us)) return false;
     } else if (r.Is("--threshold")) {
@@ -571,7 +579,7 @@ int Run(const std::vector<std::string>& args) {
       c.level = level;
       c.threshold = threshold;
       c.threshold_set = level == Level::kLevel1 && !o.thresholds.empty();
-      c.probe_rate = ProbeRate(c.d_ms);
+      c.probe_rate = o.probe_rate > 0 ? o.probe_rate : ProbeRate(c.d_ms);
       if (level != Level::kNoTool) order.push_back({Kind::kOverhead, di, cells.size()});
       order.push_back({Kind::kContention, di, cells.size()});
       cells.push_back(c);
@@ -693,6 +701,8 @@ int Run(const std::vector<std::string>& args) {
     w.EndArray().Key("levels").BeginArray();
     for (Level l : o.levels) w.String(report::LevelLabel(l));
     w.EndArray().Field("probes", o.probes).Field("probe_us", o.probe_us);
+    w.Key("probe_rate");
+    if (o.probe_rate > 0) w.Number(o.probe_rate); else w.Null();
     w.Key("thresholds").BeginArray();
     for (int t : l1_thresholds) w.Int(t);
     w.EndArray().Field("seed", static_cast<int64_t>(o.seed)).Field("rounds", o.rounds);

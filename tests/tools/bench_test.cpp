@@ -89,6 +89,8 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
   const auto& levels = v.Get("config").Get("levels").items();
   ASSERT_FALSE(durations.empty());
   ASSERT_EQ(levels.size(), 4u);
+  EXPECT_TRUE(v.Get("config").Get("probe_rate").is_null()) << "no --probe-rate: 250/D";
+  EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 1);
   ASSERT_EQ(v.Get("baseline").items().size(), durations.size());
   for (const auto& b : v.Get("baseline").items()) {
     EXPECT_TRUE(b.Get("ok").AsBool()) << "baseline failed: " << b.Get("error").AsString();
@@ -336,19 +338,22 @@ TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
 
 // --rounds spreads each cell over rounds (interleaved with the other cells): the cell is judged on
 // every round's probes together (11 = 6 + 5), and the config says how the figures were taken.
+// --probe-rate replaces the rate that falls with D.
 TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
   int code = -1;
   json::Value v = RunBench({"bench", "preempt", "--quick", "--json", "--durations", "1", "--levels",
-                            "2", "--probes", "11", "--rounds", "2"},
+                            "2", "--probes", "11", "--rounds", "2", "--probe-rate", "40"},
                            &code);
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 2);
+  EXPECT_EQ(v.Get("config").Get("probe_rate").AsNumber(), 40);
   EXPECT_EQ(v.Get("config").Get("probes").AsNumber(), 11);
   const auto& cells = v.Get("cells").items();
   ASSERT_EQ(cells.size(), 1u);
   const json::Value& c = cells[0];
   ASSERT_TRUE(c.Get("ok").AsBool()) << c.Get("error").AsString();
   EXPECT_EQ(c.Get("probes").AsNumber(), 11);
+  EXPECT_EQ(c.Get("probe_rate").AsNumber(), 40);
   EXPECT_EQ(c.Get("preemption_ns").Get("count").AsNumber(), 11);
   const json::Value& path = c.Get("preemption_path");
   ASSERT_TRUE(path.is_object()) << "Level-2's path split is missing over rounds";
@@ -376,6 +381,7 @@ TEST(BenchTest, PreemptRejectsBadFlags) {
            {"bench", "preempt", "--durations", "1,x"},
            {"bench", "preempt", "--levels", "3"},
            {"bench", "preempt", "--threshold", "4,0"},
+           {"bench", "preempt", "--probe-rate", "0.5"},
            {"bench", "two-model", "--batches", "0"},
            {"bench", "two-model", "--policies", "edfx"}}) {
     std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
