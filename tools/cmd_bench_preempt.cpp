@@ -66,6 +66,9 @@
 //                    kernels these undercount); 0 preemptions = the level never preempted
 //     retried_after  "" or the error of a first attempt (a failed cell is measured once more on
 //                    a fresh device; a second failure marks it failed)
+//     rounds[]       per round, in order (one with --rounds 1): {ok, probes, preemption_p50_ns,
+//                    preemption_p99_ns, host_steal} of that round's run, to see how far the
+//                    rounds were apart (the cell's own figures are over all of them)
 //     fallback       "" or the tool's log line saying the low job's queue ran on Level-1 only
 //                    (L2/cumask cells: the requested lever was not available)
 //     overhead       {ok, error?, low_units_per_s, host_steal, overhead}: the low job alone with
@@ -199,6 +202,13 @@ struct Cell {
   int runs = 0;
   Part all;
   FiniteMean steals;
+  // Per round, in round order: how far the rounds were from each other (JSON `rounds`).
+  struct RoundFigures {
+    bool ok = false;
+    int probes = 0;
+    double p50 = 0, p99 = 0, steal = NAN;
+  };
+  std::vector<RoundFigures> per_round;
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -343,6 +353,16 @@ Part Contention(const Options& o, const std::string& device, const Cell& cell, i
 void AddPart(Part part, int round, int rounds, Cell* c) {
   if (c->runs++ == 0) c->ok = true;
   c->steals.Add(part.steal);
+  Cell::RoundFigures f;
+  f.ok = part.ok;
+  f.steal = part.steal;
+  if (part.ok) {
+    const Summary s = Summarize(part.pre);
+    f.probes = static_cast<int>(s.count);
+    f.p50 = s.p50;
+    f.p99 = s.p99;
+  }
+  c->per_round.push_back(f);
   if (!part.ok) {
     if (c->ok) c->error = report::RoundTag(round, rounds) + part.error;
     c->ok = false;
@@ -748,6 +768,13 @@ int Run(const std::vector<std::string>& args) {
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
       w.Field("runlist_updates", c.runlist_updates).Field("fallback", c.fallback);
       w.Field("retried_after", c.retried_after);
+      w.Key("rounds").BeginArray();
+      for (const Cell::RoundFigures& f : c.per_round) {
+        w.BeginObject().Field("ok", f.ok).Field("probes", f.probes);
+        w.Field("preemption_p50_ns", f.p50).Field("preemption_p99_ns", f.p99);
+        w.Field("host_steal", f.steal).EndObject();
+      }
+      w.EndArray();
       w.Key("overhead");
       if (c.level == Level::kNoTool) {
         w.Null();

@@ -21,7 +21,9 @@
 //           seconds / N, one per round, each round running all of them (in reverse order every
 //           other round) with request seed = round; latencies are over all runs' requests,
 //           throughputs over all runs' windows, steal the mean; errors and retried_after name
-//           the round
+//           the round; each standalone_small[] and cells[] entry also has
+//           rounds[]: per round, in order, {ok, requests, latency_p50_ns, latency_p99_ns,
+//           host_steal} of the small model's run (one element without --rounds)
 //   standalone_small[]  {rate, ok, error?, requests, latency_ns:{count,mean,p50,p90,p95,p99,max,min},
 //                        latency_p99_ci_ns, release_delay_p99_ns, submit_to_end_p99_ns,
 //                        host_steal}
@@ -132,6 +134,13 @@ struct Small {
   int runs = 0;
   std::vector<double> lat_ns, delay_ns, sub_ns;
   FiniteMean steals;
+  // Per run, in round order: how far the rounds were from each other (JSON `rounds`).
+  struct RoundFigures {
+    bool ok = false;
+    size_t requests = 0;
+    double p50 = 0, p99 = 0, steal = NAN;
+  };
+  std::vector<RoundFigures> per_round;
 };
 
 struct Large {
@@ -220,6 +229,16 @@ Small SmallRun(const report::WorkloadRun& run) {
 void AddSmall(const Small& run, int round, int rounds, Small* total) {
   if (total->runs++ == 0) total->ok = true;
   total->steals.Add(run.steal);
+  Small::RoundFigures f;
+  f.ok = run.ok;
+  f.steal = run.steal;
+  if (run.ok) {
+    const Summary s = Summarize(run.lat_ns);
+    f.requests = s.count;
+    f.p50 = s.p50;
+    f.p99 = s.p99;
+  }
+  total->per_round.push_back(f);
   if (!run.ok) {
     if (total->ok) total->error = report::RoundTag(round, rounds) + run.error;
     total->ok = false;

@@ -297,6 +297,19 @@ TEST(BenchTest, TwoModelQuickInterleavesRounds) {
   ASSERT_TRUE(c.Get("ok").AsBool()) << c.Get("error").AsString();
   ExpectSummary(c.Get("latency_ns"), "L2 cell");
   EXPECT_EQ(c.Get("requests").AsNumber(), c.Get("latency_ns").Get("count").AsNumber());
+  // Both runs' requests, per round and together.
+  for (const json::Value* m : {&alone, &c}) {
+    const auto& rounds = m->Get("rounds").items();
+    ASSERT_EQ(rounds.size(), 2u);
+    double requests = 0;
+    for (const auto& f : rounds) {
+      EXPECT_TRUE(f.Get("ok").AsBool());
+      EXPECT_GT(f.Get("requests").AsNumber(), 0);
+      EXPECT_LE(f.Get("latency_p50_ns").AsNumber(), f.Get("latency_p99_ns").AsNumber());
+      requests += f.Get("requests").AsNumber();
+    }
+    EXPECT_EQ(requests, m->Get("requests").AsNumber());
+  }
   EXPECT_TRUE(c.Get("p99_vs_standalone").is_number());
   EXPECT_GT(c.Get("large_kept").AsNumber(), 0);
   EXPECT_GT(c.Get("preemptions").AsNumber(), 0) << "Level-2 never preempted over two rounds";
@@ -355,6 +368,16 @@ TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
   EXPECT_EQ(c.Get("probes").AsNumber(), 11);
   EXPECT_EQ(c.Get("probe_rate").AsNumber(), 40);
   EXPECT_EQ(c.Get("preemption_ns").Get("count").AsNumber(), 11);
+  const auto& rounds = c.Get("rounds").items();
+  ASSERT_EQ(rounds.size(), 2u);
+  for (size_t i = 0; i < rounds.size(); ++i) {
+    EXPECT_TRUE(rounds[i].Get("ok").AsBool());
+    EXPECT_EQ(rounds[i].Get("probes").AsNumber(), i == 0 ? 6 : 5) << "round " << i + 1;
+    EXPECT_GT(rounds[i].Get("preemption_p50_ns").AsNumber(), 0);
+    EXPECT_LE(rounds[i].Get("preemption_p50_ns").AsNumber(),
+              rounds[i].Get("preemption_p99_ns").AsNumber());
+    ExpectSteal(rounds[i], "round " + std::to_string(i + 1));
+  }
   const json::Value& path = c.Get("preemption_path");
   ASSERT_TRUE(path.is_object()) << "Level-2's path split is missing over rounds";
   EXPECT_LE(path.Get("probes").AsNumber(), 11);
