@@ -87,6 +87,7 @@
 #include "tools/command.h"
 #include "tools/report/bench_args.h"
 #include "tools/report/plot.h"
+#include "tools/report/rounds.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
 #include "tools/support/host_noise.h"
@@ -145,12 +146,9 @@ struct Measure {
 // Folds one round's run of the low job alone into `total`: a failure in any round fails the whole
 // (the first failed round's error is kept); throughput and steal are averaged over the rounds.
 void AddRun(const Measure& run, int round, int rounds, Measure* total) {
-  if (total->runs++ == 0) total->ok = true;
-  if (!run.ok && total->ok) {
-    total->ok = false;
-    total->error = report::RoundTag(round, rounds) + run.error;
+  if (report::AddRoundOutcome(run.ok, run.error, round, rounds, total)) {
+    total->units.Add(run.units_per_s);
   }
-  if (run.ok) total->units.Add(run.units_per_s);
   total->steals.Add(run.steal);
   total->units_per_s = total->units.n > 0 ? total->units.value() : 0;
   total->steal = total->steals.value();
@@ -172,6 +170,7 @@ struct Part {
 
 struct Cell {
   double d_ms = 0;
+  size_t d_index = 0;  // of d_ms in Options::durations_ms (and of its baseline)
   Level level = Level::kNoTool;
   int threshold = 0;  // L1: the Level-1 threshold of this cell (0 for the other levels)
   bool threshold_set = false;  // passed as HSAPREEMPT_THRESHOLD (--threshold); else inherited
@@ -202,13 +201,7 @@ struct Cell {
   int runs = 0;
   Part all;
   FiniteMean steals;
-  // Per round, in round order: how far the rounds were from each other (JSON `rounds`).
-  struct RoundFigures {
-    bool ok = false;
-    int probes = 0;
-    double p50 = 0, p99 = 0, steal = NAN;
-  };
-  std::vector<RoundFigures> per_round;
+  std::vector<report::RoundFigures> per_round;  // the preemption latency of each round's run
 };
 
 std::string Num(double v) { return report::Format("%g", v); }
@@ -351,32 +344,15 @@ Part Contention(const Options& o, const std::string& device, const Cell& cell, i
 // Folds one round's run into its cell; a failed run fails the cell (the first failure's error is
 // kept, tagged with its round).
 void AddPart(Part part, int round, int rounds, Cell* c) {
-  if (c->runs++ == 0) c->ok = true;
   c->steals.Add(part.steal);
-  Cell::RoundFigures f;
-  f.ok = part.ok;
-  f.steal = part.steal;
-  if (part.ok) {
-    const Summary s = Summarize(part.pre);
-    f.probes = static_cast<int>(s.count);
-    f.p50 = s.p50;
-    f.p99 = s.p99;
-  }
-  c->per_round.push_back(f);
-  if (!part.ok) {
-    if (c->ok) c->error = report::RoundTag(round, rounds) + part.error;
-    c->ok = false;
-    return;
-  }
+  c->per_round.push_back(report::FiguresOf(part.ok, part.pre, part.steal));
+  if (!report::AddRoundOutcome(part.ok, part.error, round, rounds, c)) return;
   Part& a = c->all;
-  auto append = [](std::vector<double>* to, const std::vector<double>& from) {
-    to->insert(to->end(), from.begin(), from.end());
-  };
-  append(&a.pre, part.pre);
-  append(&a.rel, part.rel);
-  append(&a.delay, part.delay);
-  append(&a.reaction, part.reaction);
-  append(&a.save_to_start, part.save_to_start);
+  report::AppendSamples(part.pre, &a.pre);
+  report::AppendSamples(part.rel, &a.rel);
+  report::AppendSamples(part.delay, &a.delay);
+  report::AppendSamples(part.reaction, &a.reaction);
+  report::AppendSamples(part.save_to_start, &a.save_to_start);
   a.path_known = (c->runs == 1 || a.path_known) && part.path_known;
   if (a.fallback.empty()) a.fallback = part.fallback;
   a.low_units += part.low_units;
@@ -596,6 +572,7 @@ int Run(const std::vector<std::string>& args) {
     for (const auto& [level, threshold] : variants) {
       Cell c;
       c.d_ms = o.durations_ms[di];
+      c.d_index = di;
       c.level = level;
       c.threshold = threshold;
       c.threshold_set = level == Level::kLevel1 && !o.thresholds.empty();
@@ -647,8 +624,7 @@ int Run(const std::vector<std::string>& args) {
   }
   for (Cell& c : cells) {
     Finish(&c);
-    const Measure& base = baselines[static_cast<size_t>(
-        std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
+    const Measure& base = baselines[c.d_index];
     if (c.ok && base.ok) c.kept = c.low_units_per_s / base.units_per_s;
   }
   if (!UseSimulatedDevice()) sim = "";
@@ -662,8 +638,7 @@ int Run(const std::vector<std::string>& args) {
                        "overhead", "steal o/b", "preempts", "via save", "react P50/P99",
                        "target", "status"});
   for (const Cell& c : cells) {
-    const Measure& base = baselines[static_cast<size_t>(
-        std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) - o.durations_ms.begin())];
+    const Measure& base = baselines[c.d_index];
     std::string overhead = "-";
     if (c.level != Level::kNoTool) {
       overhead =
@@ -768,20 +743,12 @@ int Run(const std::vector<std::string>& args) {
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
       w.Field("runlist_updates", c.runlist_updates).Field("fallback", c.fallback);
       w.Field("retried_after", c.retried_after);
-      w.Key("rounds").BeginArray();
-      for (const Cell::RoundFigures& f : c.per_round) {
-        w.BeginObject().Field("ok", f.ok).Field("probes", f.probes);
-        w.Field("preemption_p50_ns", f.p50).Field("preemption_p99_ns", f.p99);
-        w.Field("host_steal", f.steal).EndObject();
-      }
-      w.EndArray();
+      report::WriteRounds(c.per_round, "probes", "preemption_p50_ns", "preemption_p99_ns", &w);
       w.Key("overhead");
       if (c.level == Level::kNoTool) {
         w.Null();
       } else {
-        const Measure& base = baselines[static_cast<size_t>(
-            std::find(o.durations_ms.begin(), o.durations_ms.end(), c.d_ms) -
-            o.durations_ms.begin())];
+        const Measure& base = baselines[c.d_index];
         w.BeginObject().Field("ok", c.overhead.ok);
         if (!c.overhead.ok) w.Field("error", c.overhead.error);
         w.Field("low_units_per_s", c.overhead.units_per_s).Field("host_steal", c.overhead.steal);

@@ -75,6 +75,7 @@
 #include "tools/command.h"
 #include "tools/report/bench_args.h"
 #include "tools/report/plot.h"
+#include "tools/report/rounds.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
 #include "tools/support/host_noise.h"
@@ -134,13 +135,7 @@ struct Small {
   int runs = 0;
   std::vector<double> lat_ns, delay_ns, sub_ns;
   FiniteMean steals;
-  // Per run, in round order: how far the rounds were from each other (JSON `rounds`).
-  struct RoundFigures {
-    bool ok = false;
-    size_t requests = 0;
-    double p50 = 0, p99 = 0, steal = NAN;
-  };
-  std::vector<RoundFigures> per_round;
+  std::vector<report::RoundFigures> per_round;  // the request latency of each round's run
 };
 
 struct Large {
@@ -152,6 +147,7 @@ struct Large {
 };
 struct Cell {
   double batch = 0, rate = 0;
+  size_t batch_index = 0, rate_index = 0;  // in Options::batches / rates (and their standalones)
   Level level = Level::kNoTool;
   std::string policy = "-";
   Small small;
@@ -227,29 +223,12 @@ Small SmallRun(const report::WorkloadRun& run) {
 
 // Folds one round's run into `total`; a failed run fails the whole, with its round named.
 void AddSmall(const Small& run, int round, int rounds, Small* total) {
-  if (total->runs++ == 0) total->ok = true;
   total->steals.Add(run.steal);
-  Small::RoundFigures f;
-  f.ok = run.ok;
-  f.steal = run.steal;
-  if (run.ok) {
-    const Summary s = Summarize(run.lat_ns);
-    f.requests = s.count;
-    f.p50 = s.p50;
-    f.p99 = s.p99;
-  }
-  total->per_round.push_back(f);
-  if (!run.ok) {
-    if (total->ok) total->error = report::RoundTag(round, rounds) + run.error;
-    total->ok = false;
-    return;
-  }
-  auto append = [](std::vector<double>* to, const std::vector<double>& from) {
-    to->insert(to->end(), from.begin(), from.end());
-  };
-  append(&total->lat_ns, run.lat_ns);
-  append(&total->delay_ns, run.delay_ns);
-  append(&total->sub_ns, run.sub_ns);
+  total->per_round.push_back(report::FiguresOf(run.ok, run.lat_ns, run.steal));
+  if (!report::AddRoundOutcome(run.ok, run.error, round, rounds, total)) return;
+  report::AppendSamples(run.lat_ns, &total->lat_ns);
+  report::AppendSamples(run.delay_ns, &total->delay_ns);
+  report::AppendSamples(run.sub_ns, &total->sub_ns);
 }
 
 void FinishSmall(Small* s) {
@@ -266,12 +245,7 @@ void FinishSmall(Small* s) {
 // The large model's iterations over one run's window, folded into `total` (iterations / seconds
 // over all rounds).
 void AddLarge(const Large& run, int round, int rounds, Large* total) {
-  if (total->runs++ == 0) total->ok = true;
-  if (!run.ok) {
-    if (total->ok) total->error = report::RoundTag(round, rounds) + run.error;
-    total->ok = false;
-    return;
-  }
+  if (!report::AddRoundOutcome(run.ok, run.error, round, rounds, total)) return;
   total->iterations += run.ips * run.window_s;
   total->window_s += run.window_s;
   total->ips = total->window_s > 0 ? total->iterations / total->window_s : 0;
@@ -327,12 +301,7 @@ void Measure(const Options& o, const std::string& device, double seconds, int se
 void AddCell(const Cell& run, int round, int rounds, Cell* c) {
   AddSmall(run.small, round, rounds, &c->small);
   AddLarge(run.large, round, rounds, &c->large);
-  if (c->runs++ == 0) c->ok = true;
-  if (!run.ok) {
-    if (c->ok) c->error = report::RoundTag(round, rounds) + run.error;
-    c->ok = false;
-    return;
-  }
+  if (!report::AddRoundOutcome(run.ok, run.error, round, rounds, c)) return;
   c->late_requests += run.late_requests;
   c->preemptions += run.preemptions;
   if (c->fallback.empty()) c->fallback = run.fallback;
@@ -429,15 +398,17 @@ int Run(const std::vector<std::string>& args) {
   std::vector<Step> order;
   for (size_t ri = 0; ri < o.rates.size(); ++ri) order.push_back({Kind::kSmallAlone, ri});
   for (size_t bi = 0; bi < o.batches.size(); ++bi) order.push_back({Kind::kLargeAlone, bi});
-  for (double batch : o.batches) {
-    for (double rate : o.rates) {
+  for (size_t bi = 0; bi < o.batches.size(); ++bi) {
+    for (size_t ri = 0; ri < o.rates.size(); ++ri) {
       for (Level level : o.levels) {
         std::vector<std::string> policies = level == Level::kNoTool
                                                 ? std::vector<std::string>{"-"} : o.policies;
         for (const std::string& policy : policies) {
           Cell c;
-          c.batch = batch;
-          c.rate = rate;
+          c.batch = o.batches[bi];
+          c.rate = o.rates[ri];
+          c.batch_index = bi;
+          c.rate_index = ri;
           c.level = level;
           c.policy = policy;
           order.push_back({Kind::kCell, r.cells.size()});
@@ -495,39 +466,33 @@ int Run(const std::vector<std::string>& args) {
       progress(report::Format("batch %g, %g req/s, %s%s%s", c.batch, c.rate,
                               report::LevelLabel(c.level), c.policy == "-" ? "" : " ",
                               c.policy == "-" ? "" : c.policy.c_str()));
-      Cell run;
-      run.batch = c.batch;
-      run.rate = c.rate;
-      run.level = c.level;
-      run.policy = c.policy;
-      Measure(o, device, seconds, seed, &run, &r.sim);
+      // A run starts from the cell's identity (batch, rate, level, policy) and nothing else.
+      auto measure = [&](const std::string& on) {
+        Cell run;
+        run.batch = c.batch;
+        run.rate = c.rate;
+        run.level = c.level;
+        run.policy = c.policy;
+        Measure(o, on, seconds, seed, &run, &r.sim);
+        return run;
+      };
+      Cell run = measure(device);
       if (!run.ok) {
         // One retry on a fresh device; the first error stays visible in retried_after.
         progress.AddStep();
         progress(report::Format("  failed (%s); retrying once", run.error.c_str()));
         const std::string first = report::RoundTag(round, o.rounds) + run.error;
-        Cell again;
-        again.batch = c.batch;
-        again.rate = c.rate;
-        again.level = c.level;
-        again.policy = c.policy;
-        Measure(o, prefix + std::to_string(serial++), seconds, seed, &again, &r.sim);
-        run = again;
+        run = measure(prefix + std::to_string(serial++));
         c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
       }
       AddCell(run, round, o.rounds, &c);
     }
   }
   for (Small& s : r.small_alone) FinishSmall(&s);
-  for (size_t ci = 0; ci < r.cells.size(); ++ci) {
-    Cell& c = r.cells[ci];
+  for (Cell& c : r.cells) {
     FinishSmall(&c.small);
-    const size_t ri = static_cast<size_t>(
-        std::find(o.rates.begin(), o.rates.end(), c.rate) - o.rates.begin());
-    const size_t bi = static_cast<size_t>(
-        std::find(o.batches.begin(), o.batches.end(), c.batch) - o.batches.begin());
-    const Small& sa = r.small_alone[ri];
-    const Large& la = r.large_alone[bi];
+    const Small& sa = r.small_alone[c.rate_index];
+    const Large& la = r.large_alone[c.batch_index];
     if (c.ok && sa.ok && sa.lat.s.p99 > 0) {
       c.p99_ratio = c.small.lat.s.p99 / sa.lat.s.p99;
       c.ratio_ci = RatioInterval(c.small.lat.p99_side, sa.lat.p99_side);

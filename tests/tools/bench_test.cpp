@@ -17,7 +17,9 @@ namespace {
 
 namespace json = tools::json;
 
-json::Value RunBench(const std::vector<std::string>& args, int* exit_code) {
+// `err`, if given, receives the benchmark's stderr (its progress lines).
+json::Value RunBench(const std::vector<std::string>& args, int* exit_code,
+                     std::string* err = nullptr) {
   testsupport::RunOptions opts;
   opts.env = {"HSAPREEMPT_DEVICE=sim", "HSA_TOOLS_LIB=", "HSAPREEMPT_LOG_LEVEL=warn"};
   opts.timeout_s = 280;
@@ -26,11 +28,26 @@ json::Value RunBench(const std::vector<std::string>& args, int* exit_code) {
   testsupport::RunResult r = testsupport::RunProcess(argv, opts);
   EXPECT_FALSE(r.timed_out) << "the benchmark overran its time-out";
   *exit_code = r.exited ? r.exit_code : -1;
+  if (err != nullptr) *err = r.err;
   json::Value v;
   std::string error;
   EXPECT_TRUE(json::Parse(r.out, &v, &error)) << error << "\nstdout: " << r.out.substr(0, 2000)
                                                << "\nstderr: " << r.err.substr(0, 2000);
   return v;
+}
+
+// A usage error: exit 2 and one line on stderr containing `message`, before any measurement.
+void ExpectUsageError(const std::vector<std::string>& args, const std::string& message) {
+  testsupport::RunOptions opts;
+  opts.timeout_s = 30;
+  std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  testsupport::RunResult r = testsupport::RunProcess(argv, opts);
+  std::string what;
+  for (const std::string& a : args) what += " " + a;
+  EXPECT_TRUE(r.exited) << what;
+  EXPECT_EQ(r.exit_code, 2) << what;
+  EXPECT_NE(r.err.find(message), std::string::npos) << what << ": " << r.err;
 }
 
 // The host's noise floor, measured before the runs (tools/support/host_noise.h).
@@ -264,17 +281,12 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
 // reverse order, so the cell and its standalone reference see the same drift of the host; the
 // cell is judged on both rounds' requests.
 TEST(BenchTest, TwoModelQuickInterleavesRounds) {
-  testsupport::RunOptions opts;
-  opts.env = {"HSAPREEMPT_DEVICE=sim", "HSA_TOOLS_LIB=", "HSAPREEMPT_LOG_LEVEL=warn"};
-  opts.timeout_s = 280;
-  testsupport::RunResult r = testsupport::RunProcess(
-      {HSAPREEMPT_CLI_PATH, "bench", "two-model", "--quick", "--json", "--levels", "2", "--rates",
-       "20", "--seconds", "2", "--rounds", "2"},
-      opts);
-  ASSERT_TRUE(r.exited) << "the benchmark overran its time-out";
-  json::Value v;
-  std::string error;
-  ASSERT_TRUE(json::Parse(r.out, &v, &error)) << error << "\nstderr: " << r.err.substr(0, 2000);
+  int code = -1;
+  std::string err;
+  json::Value v = RunBench({"bench", "two-model", "--quick", "--json", "--levels", "2", "--rates",
+                            "20", "--seconds", "2", "--rounds", "2"},
+                           &code, &err);
+  ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 2);
   // Progress: round 1 forwards, round 2 backwards.
   const std::vector<std::string> expected = {
@@ -283,8 +295,8 @@ TEST(BenchTest, TwoModelQuickInterleavesRounds) {
       "round 2/2, large model (batch 1024)",              "round 2/2, small model alone at 20"};
   size_t at = 0;
   for (const std::string& line : expected) {
-    const size_t found = r.err.find(line, at);
-    ASSERT_NE(found, std::string::npos) << "'" << line << "' not in order in:\n" << r.err;
+    const size_t found = err.find(line, at);
+    ASSERT_NE(found, std::string::npos) << "'" << line << "' not in order in:\n" << err;
     at = found + line.size();
   }
   const json::Value& alone = v.Get("standalone_small").items()[0];
@@ -313,17 +325,12 @@ TEST(BenchTest, TwoModelQuickInterleavesRounds) {
   EXPECT_TRUE(c.Get("p99_vs_standalone").is_number());
   EXPECT_GT(c.Get("large_kept").AsNumber(), 0);
   EXPECT_GT(c.Get("preemptions").AsNumber(), 0) << "Level-2 never preempted over two rounds";
-  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(code, 0);
 }
 
 TEST(BenchTest, TwoModelRejectsRoundsShorterThanASecond) {
-  testsupport::RunOptions opts;
-  opts.timeout_s = 30;
-  testsupport::RunResult r = testsupport::RunProcess(
-      {HSAPREEMPT_CLI_PATH, "bench", "two-model", "--seconds", "3", "--rounds", "4"}, opts);
-  EXPECT_TRUE(r.exited);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--rounds 4 leaves 0.75 s per run"), std::string::npos) << r.err;
+  ExpectUsageError({"bench", "two-model", "--seconds", "3", "--rounds", "4"},
+                   "--rounds 4 leaves 0.75 s per run");
 }
 
 TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
@@ -388,18 +395,11 @@ TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
 }
 
 TEST(BenchTest, PreemptRejectsMoreRoundsThanProbes) {
-  testsupport::RunOptions opts;
-  opts.timeout_s = 30;
-  testsupport::RunResult r = testsupport::RunProcess(
-      {HSAPREEMPT_CLI_PATH, "bench", "preempt", "--probes", "4", "--rounds", "5"}, opts);
-  EXPECT_TRUE(r.exited);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--rounds 5 needs at least as many probes"), std::string::npos) << r.err;
+  ExpectUsageError({"bench", "preempt", "--probes", "4", "--rounds", "5"},
+                   "--rounds 5 needs at least as many probes");
 }
 
 TEST(BenchTest, PreemptRejectsBadFlags) {
-  testsupport::RunOptions opts;
-  opts.timeout_s = 30;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"bench", "preempt", "--durations", "1,x"},
            {"bench", "preempt", "--levels", "3"},
@@ -407,12 +407,7 @@ TEST(BenchTest, PreemptRejectsBadFlags) {
            {"bench", "preempt", "--probe-rate", "0.5"},
            {"bench", "two-model", "--batches", "0"},
            {"bench", "two-model", "--policies", "edfx"}}) {
-    std::vector<std::string> argv = {HSAPREEMPT_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    testsupport::RunResult r = testsupport::RunProcess(argv, opts);
-    EXPECT_TRUE(r.exited);
-    EXPECT_EQ(r.exit_code, 2) << args[2] << " " << args[3];
-    EXPECT_NE(r.err.find(args[3].substr(args[3].find(',') + 1)), std::string::npos) << r.err;
+    ExpectUsageError(args, args[3].substr(args[3].find(',') + 1));  // names the bad element
   }
 }
 

@@ -71,18 +71,8 @@ struct CommonFlags {
   std::string csv, plot_dir;
 };
 
-// --rounds N (bench preempt, bench two-model): every measurement of a sweep is taken as N runs,
-// one per round, and each round runs the whole sweep, every other round backwards, so a drift of
-// the host's noise over minutes falls on every cell alike (the targets judge cells against each
-// other). The step to run i-th of n in `round` (0-based):
-inline size_t RoundStep(size_t i, size_t n, int round) { return round % 2 == 0 ? i : n - 1 - i; }
-
-// "round k: " to put before a run's error when there are several rounds; "" otherwise.
-inline std::string RoundTag(int round, int rounds) {
-  return rounds > 1 ? "round " + std::to_string(round + 1) + ": " : std::string();
-}
-
-// Progress on stderr, one line a step: "[k/n] round r/R, <what>" (the round only with several).
+// Progress on stderr, one line a step: "[k/n] round r/R, <what>" (the round only with several;
+// tools/report/rounds.h).
 class Progress {
  public:
   explicit Progress(size_t steps) : steps_(steps) {}
