@@ -7,11 +7,16 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
+#include "common/cpu_list.h"
 #include "simdev/cp_queue.h"
 #include "simdev/log.h"
 #include "simdev/thunk_internal.h"
@@ -42,6 +47,36 @@ uint64_t PollIntervalNs(uint64_t idle_ns) {
 
 // Doorbell poll while the process has work on the device (see Run).
 constexpr uint64_t kBusyPollNs = 200'000;
+
+// HSAPREEMPT_SIM_CP_CPUS: the CPUs this CP thread may run on. A real CP is hardware and takes no
+// host CPU from the application; this one is a host thread, and on a small host it competes with
+// the application's and the tool's threads at the very moment a doorbell must be seen (measured
+// on 2 cores: Level-1's threads cost a probe ~40 us at 0.1 ms kernels that way, nothing once the
+// CP threads had a core of their own; docs/simdev.md). Unset: no placement. A bad list or a
+// refused placement is reported once per process and leaves the thread where it was.
+void PlaceThisThread() {
+  const char* v = std::getenv("HSAPREEMPT_SIM_CP_CPUS");
+  if (v == nullptr || *v == '\0') return;
+  cpu_set_t set;
+  std::string error;
+  static std::once_flag warned;
+  if (!hsapreempt::common::ParseCpuList(v, &set, &error)) {
+    std::call_once(warned, [&] {
+      SIM_LOG(kWarn, "HSAPREEMPT_SIM_CP_CPUS=%s: %s; the CP thread is not placed", v,
+              error.c_str());
+    });
+    return;
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    const int err = errno;
+    std::call_once(warned, [&] {
+      SIM_LOG(kWarn, "HSAPREEMPT_SIM_CP_CPUS=%s: cannot place the CP thread there (%s); it runs "
+              "unplaced", v, strerror(err));
+    });
+    return;
+  }
+  SIM_LOG(kInfo, "CP thread placed on CPUs %s", v);
+}
 
 }  // namespace
 
@@ -97,6 +132,7 @@ int Cp::RemoveAll(int* slots, int max) {
 void Cp::Run() {
   prctl(PR_SET_NAME, "hsapreempt-cp", 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);  // wake on time: completions are polled at their end
+  PlaceThisThread();
   State* s = state_;  // a fork child gets a new State and a new thread; this one stays ours
   Device* dev = GetDevice();
   if (dev == nullptr) return;

@@ -1,17 +1,23 @@
 // The simulated thunk called directly (no ROCr): events, topology details HIP relies on, queue ids,
-// and fork (a child gets its own CP thread and queues).
+// fork (a child gets its own CP thread and queues) and the CP thread's placement.
 #include <gtest/gtest.h>
 #include <hsa/amd_hsa_signal.h>
 #include <hsa/hsa.h>
 #include <hsakmt.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
+#include "common/cpu_list.h"
 #include "simdev/queue_registry.h"
 #include "tests/support/fork_child.h"
 
@@ -209,6 +215,85 @@ TEST_F(ThunkTest, ForkedChildGetsItsOwnCommandProcessor) {
   ASSERT_EQ(hsapreempt::testsupport::ChildOutcome(pid), "");
   EXPECT_TRUE(parent.RoundTrip()) << "parent's CP stopped after fork";
   hsaKmtDestroyQueue(parent.rsrc.QueueId);
+}
+
+// The CPUs the CP thread ("hsapreempt-cp") of this process may run on, "" if there is none.
+std::string CpThreadCpus() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "hsapreempt-cp") continue;
+    cpu_set_t set;
+    if (sched_getaffinity(std::atoi(task.path().filename().c_str()), sizeof(set), &set) != 0) {
+      return "sched_getaffinity failed";
+    }
+    return hsapreempt::common::FormatCpuList(set);
+  }
+  return "";
+}
+
+// In a forked child (the CP thread and its placement are per process): this thread on `app_cpu`,
+// HSAPREEMPT_SIM_CP_CPUS=`setting`, one queue round trip; returns the CP thread's CPUs, or
+// "error: ..." when the queue did not work.
+std::string CpCpusInChild(int app_cpu, const std::string& setting) {
+  cpu_set_t app;
+  CPU_ZERO(&app);
+  CPU_SET(app_cpu, &app);
+  if (sched_setaffinity(0, sizeof(app), &app) != 0) return "error: cannot place the test thread";
+  setenv("HSAPREEMPT_SIM_CP_CPUS", setting.c_str(), 1);
+  if (hsaKmtOpenKFD() != HSAKMT_STATUS_SUCCESS) return "error: open";
+  MiniQueue q;
+  if (q.Create() != HSAKMT_STATUS_SUCCESS) return "error: create";
+  if (!q.RoundTrip()) return "error: the queue did not complete a packet";
+  return CpThreadCpus();
+}
+
+// Two CPUs this process may use, or false.
+bool TwoCpus(int* a, int* b) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) < 2) return false;
+  int found = 0;
+  for (int c = 0; c < CPU_SETSIZE && found < 2; ++c) {
+    if (CPU_ISSET(c, &allowed)) *(found++ == 0 ? a : b) = c;
+  }
+  return true;
+}
+
+// Runs CpCpusInChild in a child and returns what it found (through a pipe).
+std::string CpCpusFromChild(int app_cpu, const std::string& setting) {
+  int fds[2];
+  if (pipe(fds) != 0) return "error: pipe";
+  pid_t pid = hsapreempt::testsupport::ForkWithWatchdog();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string found = CpCpusInChild(app_cpu, setting);
+    ssize_t w = write(fds[1], found.data(), found.size());
+    _exit(w == static_cast<ssize_t>(found.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string found;
+  char buf[256];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) found.append(buf, n);
+  close(fds[0]);
+  std::string outcome = hsapreempt::testsupport::ChildOutcome(pid);
+  return outcome.empty() ? found : "error: child " + outcome;
+}
+
+TEST(CpPlacement, CpThreadRunsOnTheListedCpusOnly) {
+  int app_cpu, cp_cpu;
+  if (!TwoCpus(&app_cpu, &cp_cpu)) GTEST_SKIP() << "needs two CPUs";
+  // The CP thread is created by the application's thread (on app_cpu) and must move to cp_cpu.
+  EXPECT_EQ(CpCpusFromChild(app_cpu, std::to_string(cp_cpu)), std::to_string(cp_cpu));
+}
+
+TEST(CpPlacement, BadListLeavesTheCpThreadWhereItWasAndTheQueueWorking) {
+  int app_cpu, other;
+  if (!TwoCpus(&app_cpu, &other)) GTEST_SKIP() << "needs two CPUs";
+  // Inherited from its creator: the application thread's CPU.
+  for (const char* bad : {"x", "1-0", "0,,1", "99999"}) {
+    EXPECT_EQ(CpCpusFromChild(app_cpu, bad), std::to_string(app_cpu)) << bad;
+  }
 }
 
 }  // namespace
