@@ -20,6 +20,9 @@
 //   host             the host's noise floor, measured before the runs (tools/support/host_noise.h):
 //                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
+//   placement        {device_cpus, workload_cpus, note} (--device-cpus; tools/report/placement.h):
+//                    the CPUs of the simulated CP threads and of everything else, null/null with
+//                    the reason in note when there is no placement
 //   config           {durations_ms:[..], levels:[..], probes, probe_us, probe_rate (--probe-rate, null:
 //                     250/D per s within 10..100), thresholds:[..] (Level-1's,
 //                     one L1 cell each; without --threshold the one the children inherit:
@@ -116,6 +119,7 @@ constexpr const char* kUsage =
     "  --rounds N         spread each cell over N rounds of probes/N probes (default 1); each\n"
     "                     round runs every cell, in the reverse order of the round before, so a\n"
     "                     drift in the host's noise falls on every cell alike\n"
+    HSAPREEMPT_DEVICE_CPUS_USAGE
     "  --quick            short run for CI (< 1 minute)\n"
     "  --json             print JSON instead of the table\n"
     "  --csv FILE         also write the table as CSV\n"
@@ -130,6 +134,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<double> thresholds;  // Level-1's (--threshold); empty: the library's default
   long long seed = 1;
   int rounds = 1;  // --rounds: every cell's runs, interleaved with the other cells' (Run())
+  std::string device_cpus = "auto";  // --device-cpus (tools/report/placement.h)
   double low_alone_s = 3;
 };
 
@@ -410,6 +415,8 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
     } else if (r.Is("--rounds")) {
       if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
       o->rounds = static_cast<int>(x);
+    } else if (r.Is("--device-cpus")) {
+      if (!r.TakeDeviceCpus(&o->device_cpus)) return false;
     } else {
       return r.Unknown();
     }
@@ -542,6 +549,12 @@ int Run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "hsapreempt bench preempt: simulated device not built (no "
                          "libhsakmt.so.1 next to the tools)\n");
     return kExitUnsupported;
+  }
+  report::Placement placement;
+  std::string placement_error;
+  if (!report::ApplyPlacement(o.device_cpus, &placement, &placement_error)) {
+    std::fprintf(stderr, "hsapreempt bench preempt: %s\n", placement_error.c_str());
+    return kExitUsage;
   }
   const WakeupCheck host = report::CheckHostBeforeRuns(o.quick);
   const std::string prefix = "bpre-" + std::to_string(getpid()) + "-";
@@ -691,6 +704,8 @@ int Run(const std::vector<std::string>& args) {
     w.Field("sim", sim);
     w.Key("host");
     WriteWakeupCheck(host, &w);
+    w.Key("placement");
+    report::WritePlacement(placement, &w);
     w.Key("config").BeginObject().Key("durations_ms").BeginArray();
     for (double d : o.durations_ms) w.Number(d);
     w.EndArray().Key("levels").BeginArray();
@@ -766,6 +781,7 @@ int Run(const std::vector<std::string>& args) {
 
   std::printf("%s\n", sim.empty() ? "device: real GPU" : sim.c_str());
   std::printf("%s\n", report::HostLine(host).c_str());
+  std::printf("%s\n", report::PlacementLine(placement).c_str());
   for (const Cell& c : cells) {
     if (!c.fallback.empty()) {
       std::printf("note: D=%g ms %s: %s\n", c.d_ms, CellLabel(c).c_str(), c.fallback.c_str());

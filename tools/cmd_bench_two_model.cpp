@@ -15,6 +15,9 @@
 //   host {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}  the host's
 //           noise floor, measured before the runs: how late a thread sleeping period_ns woke,
 //           and the hypervisor's steal share (tools/support/host_noise.h)
+//   placement {device_cpus, workload_cpus, note}  --device-cpus (tools/report/placement.h): the
+//           CPUs of the simulated CP threads and of everything else; null/null and the reason
+//           in note when there is no placement
 //   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, rounds, small_model,
 //           large_model, small_priority, large_priority, small_weight, large_weight}
 //           rounds (--rounds N): every measurement below (standalone runs included) is N runs of
@@ -103,6 +106,7 @@ constexpr const char* kUsage =
     "                     order of the round before, so a drift in the host's noise falls on\n"
     "                     every cell and its standalone reference alike\n"
     "  --scale X          trace duration scale (default 3.8, MI300-class vs the H200 traces)\n"
+    HSAPREEMPT_DEVICE_CPUS_USAGE
     "  --quick            short run for CI\n"
     "  --json             print JSON instead of the table\n"
     "  --csv FILE         also write the table as CSV\n"
@@ -114,6 +118,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   std::vector<std::string> policies = {"priority"};
   double seconds = 20, scale = 3.8;
   int rounds = 1;  // --rounds: each measurement is `rounds` runs of seconds / rounds, interleaved
+  std::string device_cpus = "auto";  // --device-cpus (tools/report/placement.h)
   // Without --scale, the stored calibration of HSAPREEMPT_SIM_PRESET (tools/workload/calibration.h,
   // docs/calibration.md) gives each model its own scale; `calibration` names it ("" = none).
   bool scale_set = false;
@@ -342,6 +347,8 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
       double x = 0;
       if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
       o->rounds = static_cast<int>(x);
+    } else if (r.Is("--device-cpus")) {
+      if (!r.TakeDeviceCpus(&o->device_cpus)) return false;
     } else if (r.Is("--scale")) {
       if (!r.TakeNumber(0.01, 100, &o->scale)) return false;
       o->scale_set = true;
@@ -385,6 +392,11 @@ int Run(const std::vector<std::string>& args) {
   const std::string prefix = "b2m-" + std::to_string(getpid()) + "-";
   int serial = 0;
   Results r;
+  std::string placement_error;
+  if (!report::ApplyPlacement(o.device_cpus, &r.placement, &placement_error)) {
+    std::fprintf(stderr, "hsapreempt bench two-model: %s\n", placement_error.c_str());
+    return kExitUsage;
+  }
   r.host = report::CheckHostBeforeRuns(o.quick);
   r.small_alone.resize(o.rates.size());
   r.large_alone.resize(o.batches.size());

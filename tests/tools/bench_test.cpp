@@ -2,6 +2,7 @@
 // well-formed, names the simulated device, has every cell of the sweep, and no cell failed (a
 // failed cell is marked ok=false with an error, which fails this test with that error).
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cmath>
@@ -59,6 +60,23 @@ void ExpectHostCheck(const json::Value& v) {
   EXPECT_TRUE(h.Get("steal").is_number() || h.Get("steal").is_null());
 }
 
+// --device-cpus auto on the simulated device: with two usable CPUs or more the CP threads get CPUs
+// of their own (tools/report/placement.h), else none and why.
+void ExpectAutoPlacement(const json::Value& v) {
+  const json::Value& p = v.Get("placement");
+  ASSERT_TRUE(p.is_object()) << "no placement";
+  cpu_set_t usable;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(usable), &usable), 0);
+  if (CPU_COUNT(&usable) >= 2) {
+    ASSERT_TRUE(p.Get("device_cpus").is_string());
+    ASSERT_TRUE(p.Get("workload_cpus").is_string());
+    EXPECT_NE(p.Get("device_cpus").AsString(), p.Get("workload_cpus").AsString());
+  } else {
+    EXPECT_TRUE(p.Get("device_cpus").is_null());
+    EXPECT_FALSE(p.Get("note").AsString().empty());
+  }
+}
+
 void ExpectSteal(const json::Value& c, const std::string& where) {
   const json::Value& s = c.Get("host_steal");
   ASSERT_TRUE(s.is_number() || s.is_null()) << where << ": host_steal";
@@ -100,6 +118,7 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("bench").AsString(), "preempt");
   ExpectHostCheck(v);
+  ExpectAutoPlacement(v);
   ExpectSummary(v.Get("host").Get("late_ns"), "host check");
   EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
   const auto& durations = v.Get("config").Get("durations_ms").items();
@@ -219,6 +238,7 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("bench").AsString(), "two-model");
   ExpectHostCheck(v);
+  ExpectAutoPlacement(v);
   ExpectSummary(v.Get("host").Get("late_ns"), "host check");
   EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
   EXPECT_DOUBLE_EQ(v.Get("scale").AsNumber(), 3.8);
@@ -394,6 +414,17 @@ TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
   EXPECT_EQ(code, 0);
 }
 
+TEST(BenchTest, DeviceCpusRejectsUnusableCpusAndAListLeavingNone) {
+  ExpectUsageError({"bench", "preempt", "--device-cpus", "1023"}, "is not usable here");
+  cpu_set_t usable;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(usable), &usable), 0);
+  std::string all;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &usable)) all += (all.empty() ? "" : ",") + std::to_string(c);
+  }
+  ExpectUsageError({"bench", "two-model", "--device-cpus", all}, "leaves no CPU for the workloads");
+}
+
 TEST(BenchTest, PreemptRejectsMoreRoundsThanProbes) {
   ExpectUsageError({"bench", "preempt", "--probes", "4", "--rounds", "5"},
                    "--rounds 5 needs at least as many probes");
@@ -405,8 +436,10 @@ TEST(BenchTest, PreemptRejectsBadFlags) {
            {"bench", "preempt", "--levels", "3"},
            {"bench", "preempt", "--threshold", "4,0"},
            {"bench", "preempt", "--probe-rate", "0.5"},
+           {"bench", "preempt", "--device-cpus", "0,x"},
            {"bench", "two-model", "--batches", "0"},
-           {"bench", "two-model", "--policies", "edfx"}}) {
+           {"bench", "two-model", "--policies", "edfx"},
+           {"bench", "two-model", "--device-cpus", "1-0"}}) {
     ExpectUsageError(args, args[3].substr(args[3].find(',') + 1));  // names the bad element
   }
 }

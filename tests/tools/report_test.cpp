@@ -1,12 +1,15 @@
 // Unit tests of tools/report: CSV quoting, table layout, strict list parsing, throughput over a
-// window from per-unit timestamps, and the Level-1 fall-back detection from the tool's log.
+// window from per-unit timestamps, the Level-1 fall-back detection from the tool's log, and the
+// placement of the simulated device's CP threads (--device-cpus).
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/cpu_list.h"
 #include "tools/report/bench_args.h"
+#include "tools/report/placement.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
 #include "tools/support/json.h"
@@ -191,6 +194,79 @@ TEST(ReportTest, ChildEnvLoadsTheToolOnlyWhenAsked) {
   EXPECT_TRUE(has("HSAPREEMPT_PRIORITY=90"));
   EXPECT_TRUE(has("HSAPREEMPT_THRESHOLD=8"));
   EXPECT_TRUE(has("HSAPREEMPT_BATCH=4"));
+}
+
+cpu_set_t Cpus(const char* list) {
+  cpu_set_t set;
+  std::string error;
+  EXPECT_TRUE(common::ParseCpuList(list, &set, &error)) << error;
+  return set;
+}
+
+// "device|workloads", "none: <note>" or "error: <error>".
+std::string Plan(const std::string& spec, const char* usable, bool simulated = true,
+                 const std::string& env = "") {
+  Placement p;
+  std::string error;
+  if (!PlanPlacement(spec, Cpus(usable), simulated, env, &p, &error)) return "error: " + error;
+  if (!p.active) return "none: " + p.note;
+  return p.device + "|" + p.workloads;
+}
+
+TEST(PlacementTest, AutoGivesTheDeviceTheLastCpuOrTwoAndTheRestToTheWorkloads) {
+  EXPECT_EQ(Plan("auto", "0-1"), "1|0");
+  EXPECT_EQ(Plan("auto", "0-2"), "2|0-1");
+  EXPECT_EQ(Plan("auto", "0-3"), "2-3|0-1") << "one per workload process from 4 CPUs on";
+  EXPECT_EQ(Plan("auto", "0-15"), "14-15|0-13");
+  EXPECT_EQ(Plan("auto", "1,3,5"), "5|1,3") << "only the usable CPUs count";
+  EXPECT_EQ(Plan("auto", "4"), "none: one usable CPU");
+}
+
+TEST(PlacementTest, NoneAndARealGpuPlaceNothing) {
+  EXPECT_EQ(Plan("none", "0-3"), "none: --device-cpus none");
+  EXPECT_EQ(Plan("auto", "0-3", /*simulated=*/false), "none: real GPU: its CP is hardware");
+  EXPECT_EQ(Plan("1", "0-3", /*simulated=*/false),
+            "none: real GPU: its CP is hardware; --device-cpus 1 ignored");
+  EXPECT_EQ(Plan("none", "0-3", true, "3"), "none: --device-cpus none") << "none wins over the "
+                                                                           "environment";
+}
+
+TEST(PlacementTest, AListOrTheEnvironmentNamesTheDevicesCpus) {
+  EXPECT_EQ(Plan("0", "0-3"), "0|1-3");
+  EXPECT_EQ(Plan("1-2", "0-3"), "1-2|0,3");
+  EXPECT_EQ(Plan("auto", "0-3", true, "0"), "0|1-3") << "HSAPREEMPT_SIM_CP_CPUS as the list";
+  EXPECT_EQ(Plan("3", "0-3", true, "0"), "3|0-2") << "the flag wins over the environment";
+}
+
+TEST(PlacementTest, RefusesUnusableCpusAndAListThatLeavesNothing) {
+  EXPECT_EQ(Plan("5", "0-1"), "error: --device-cpus 5: CPU 5 is not usable here (usable: 0-1)");
+  EXPECT_EQ(Plan("0-1", "0-1"),
+            "error: --device-cpus 0-1 leaves no CPU for the workloads (usable: 0-1)");
+  EXPECT_EQ(Plan("auto", "0-1", true, "x"),
+            "error: HSAPREEMPT_SIM_CP_CPUS: bad CPU list element 'x' (expected N or N-M, below " +
+                std::to_string(CPU_SETSIZE) + ")");
+  std::string error;
+  EXPECT_TRUE(ValidDeviceCpusSpec("auto", &error));
+  EXPECT_TRUE(ValidDeviceCpusSpec("none", &error));
+  EXPECT_TRUE(ValidDeviceCpusSpec("0,2-3", &error));
+  EXPECT_FALSE(ValidDeviceCpusSpec("Auto", &error));
+  EXPECT_FALSE(ValidDeviceCpusSpec("", &error));
+}
+
+TEST(PlacementTest, LineAndJsonSayWhereEverythingRuns) {
+  Placement p;
+  std::string error;
+  ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", &p, &error));
+  EXPECT_EQ(PlacementLine(p).rfind("placement: simulated CP threads on CPU 1, workloads, tool and "
+                                   "bench on CPU 0", 0), 0u) << PlacementLine(p);
+  json::Writer w;
+  WritePlacement(p, &w);
+  EXPECT_EQ(w.str(), R"({"device_cpus":"1","workload_cpus":"0","note":""})");
+  ASSERT_TRUE(PlanPlacement("none", Cpus("0-1"), true, "", &p, &error));
+  EXPECT_EQ(PlacementLine(p), "placement: none (--device-cpus none)");
+  json::Writer none;
+  WritePlacement(p, &none);
+  EXPECT_EQ(none.str(), R"({"device_cpus":null,"workload_cpus":null,"note":"--device-cpus none"})");
 }
 
 }  // namespace

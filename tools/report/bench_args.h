@@ -13,6 +13,7 @@
 
 #include "tools/command.h"
 
+#include "tools/report/placement.h"
 #include "tools/report/workload_child.h"
 
 namespace hsapreempt::tools::report {
@@ -186,6 +187,14 @@ class FlagReader {
     std::string v, bad;
     if (!TakeString(&v, "--levels needs a list")) return false;
     if (!ParseLevelList(v, out, &bad)) return Fail("bad --levels element '" + bad + "' (none,1,2,cumask)");
+    return true;
+  }
+
+  // --device-cpus: auto, none or a CPU list (tools/report/placement.h).
+  bool TakeDeviceCpus(std::string* out) {
+    std::string why;
+    if (!TakeString(out, "--device-cpus needs auto, none or a CPU list")) return false;
+    if (!ValidDeviceCpusSpec(*out, &why)) return Fail("bad --device-cpus: " + why);
     return true;
   }
 
