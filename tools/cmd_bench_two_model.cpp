@@ -150,6 +150,7 @@ struct Large {
   int runs = 0;  // runs added (AddLarge): ips is their iterations over their windows
   double iterations = 0;
 };
+
 struct Cell {
   double batch = 0, rate = 0;
   size_t batch_index = 0, rate_index = 0;  // in Options::batches / rates (and their standalones)

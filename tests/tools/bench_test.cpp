@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cpu_list.h"
 #include "tests/support/process.h"
 #include "tools/support/json.h"
 
@@ -418,11 +419,8 @@ TEST(BenchTest, DeviceCpusRejectsUnusableCpusAndAListLeavingNone) {
   ExpectUsageError({"bench", "preempt", "--device-cpus", "1023"}, "is not usable here");
   cpu_set_t usable;
   ASSERT_EQ(sched_getaffinity(0, sizeof(usable), &usable), 0);
-  std::string all;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &usable)) all += (all.empty() ? "" : ",") + std::to_string(c);
-  }
-  ExpectUsageError({"bench", "two-model", "--device-cpus", all}, "leaves no CPU for the workloads");
+  ExpectUsageError({"bench", "two-model", "--device-cpus", common::FormatCpuList(usable)},
+                   "leaves no CPU for the workloads");
 }
 
 TEST(BenchTest, PreemptRejectsMoreRoundsThanProbes) {

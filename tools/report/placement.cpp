@@ -10,6 +10,16 @@ namespace {
 
 constexpr const char* kCpVariable = "HSAPREEMPT_SIM_CP_CPUS";
 
+// a \ b.
+cpu_set_t Minus(const cpu_set_t& a, const cpu_set_t& b) {
+  cpu_set_t out;
+  CPU_ZERO(&out);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &a) && !CPU_ISSET(c, &b)) CPU_SET(c, &out);
+  }
+  return out;
+}
+
 // The last `n` CPUs of `set`.
 cpu_set_t LastCpus(const cpu_set_t& set, int n) {
   cpu_set_t out;
@@ -63,22 +73,14 @@ bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simula
       *error = std::string(what) + ": " + why;
       return false;
     }
-    cpu_set_t outside;
-    CPU_ZERO(&outside);
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &device) && !CPU_ISSET(c, &usable)) CPU_SET(c, &outside);
-    }
+    const cpu_set_t outside = Minus(device, usable);
     if (CPU_COUNT(&outside) > 0) {
       *error = std::string(what) + " " + list + ": CPU " + common::FormatCpuList(outside) +
                " is not usable here (usable: " + common::FormatCpuList(usable) + ")";
       return false;
     }
   }
-  cpu_set_t rest;
-  CPU_ZERO(&rest);
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &usable) && !CPU_ISSET(c, &device)) CPU_SET(c, &rest);
-  }
+  const cpu_set_t rest = Minus(usable, device);
   if (CPU_COUNT(&rest) == 0) {
     *error = std::string(what) + " " + list + " leaves no CPU for the workloads (usable: " +
              common::FormatCpuList(usable) + ")";
@@ -87,6 +89,7 @@ bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simula
   out->active = true;
   out->device = common::FormatCpuList(device);
   out->workloads = common::FormatCpuList(rest);
+  out->workload_set = rest;
   return true;
 }
 
@@ -104,10 +107,7 @@ bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error)
     unsetenv(kCpVariable);
     return true;
   }
-  cpu_set_t rest;
-  std::string why;
-  common::ParseCpuList(out->workloads, &rest, &why);
-  if (sched_setaffinity(0, sizeof(rest), &rest) != 0) {
+  if (sched_setaffinity(0, sizeof(out->workload_set), &out->workload_set) != 0) {
     *error = "cannot move to CPUs " + out->workloads + " (sched_setaffinity)";
     return false;
   }

@@ -36,6 +36,7 @@ struct Placement {
   bool active = false;     // the device has CPUs of its own
   std::string device;      // the device's CPUs (kernel notation), "" when !active
   std::string workloads;   // everyone else's, "" when !active
+  cpu_set_t workload_set{};  // the same as a set (ApplyPlacement moves there)
   std::string note;        // why there is no placement when !active (for the output's line)
 };
 
