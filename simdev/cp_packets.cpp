@@ -321,6 +321,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
     case HSA_PACKET_TYPE_KERNEL_DISPATCH: {
       KernelWork work;
       work.packet_index = q.fetch;
+      work.seen_ns = q.seen_ns;
       work.barrier = device_barrier;
       work.barrier_gap_ns = prm.cp_dispatch_ns;
       Fetch r = PrepareDispatch(pkt, prm, &work, &f.effect, err);
@@ -376,6 +377,7 @@ Fetch FetchOne(CpQueue& q, Device& dev, const CompletionLog& log, uint64_t now,
       // Behind device dispatches: the device completes it when they have ended (+ CP cost).
       KernelWork work;
       work.packet_index = q.fetch;
+      work.seen_ns = q.seen_ns;
       work.cp_only = true;
       work.barrier = true;
       work.barrier_gap_ns = prm.cp_dispatch_ns;

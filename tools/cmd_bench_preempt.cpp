@@ -58,7 +58,13 @@
 //                    whose start followed a CWSR save of the low queue after their submission
 //                    (table `via save`, as a share), submission -> save (`react P50/P99`: board,
 //                    scheduler wake-up, ioctl) and save -> probe start (the modelled queue update,
-//                    the probe's dispatch)
+//                    the probe's dispatch; table `s2s P99`), and after_fetch_ns: null, or
+//                    {probes,p50,p99} of start - max(save, fetch) over those probes: save -> start
+//                    without the simulated CP's late fetch (the bracket in `s2s P99`)
+//     fetch_ns       null, or (simulated device, from the probe's device trace) {probes,p50,p99}
+//                    of the probe's submission -> the simulated CP first saw it (table `fetch
+//                    P50/P99`): the packet write, the tool's forwarding and the CP thread's poll,
+//                    where a hardware CP sees a doorbell within microseconds
 //     low_units_per_s  the low job's kernels/s while the probes ran
 //     throughput_kept  low_units_per_s / baseline low_units_per_s (null if the baseline failed)
 //     host_steal     share of CPU time the hypervisor stole during the contention run (null:
@@ -168,6 +174,9 @@ struct Part {
   std::vector<double> pre, rel, delay;  // per probe (ns): submission, release -> start; lateness
   bool path_known = false;              // the low job's device trace was available
   std::vector<double> reaction, save_to_start;  // per probe that waited for a save (ns)
+  // Where the probe's device trace has its launch (simulated device): per probe, submission -> the
+  // CP's fetch; per probe that waited for a save, start - max(save, fetch).
+  std::vector<double> fetch, after_fetch;
   double low_units = 0, window_s = 0;  // the low job's kernels over the probe window, its length
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
   double steal = NAN;                           // hypervisor steal during the run
@@ -196,6 +205,14 @@ struct Cell {
   bool path_known = false;
   int path_probes = 0;
   Summary reaction, save_to_start;
+  // The simulated CP's part (its fetches from the probe's device trace; none on a real GPU): the
+  // probe's submission -> the CP thread first saw it (packet write, the tool's forwarding, the
+  // CP's poll), over the probes; and save -> start without a fetch that came after the save,
+  // start - max(save, fetch), over the probes via a save. A hardware CP sees a doorbell within
+  // microseconds, so where save -> start exceeds the latter the rest was the host thread
+  // simulating the CP being late.
+  int fetch_probes = 0, after_fetch_probes = 0;
+  Summary fetch, after_fetch;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
   std::string retried_after;  // first attempts' errors of runs that were measured twice
@@ -268,6 +285,18 @@ Measure LowAlone(const Options& o, double d_ms, Level level, int threshold,
   return m;
 }
 
+// Per probe, how long after its submission the simulated CP first saw it (the probe's device
+// trace; launch_ns 0 where unknown). From the submission, not the doorbell: the probe's thread
+// reads the clock after ringing, and on a busy host that read can come later than the CP's
+// sighting (measured: up to 70 us at P50 beside a Level-2 low job).
+void SplitFetch(const report::WorkloadRun& probe, Part* part) {
+  const std::vector<double> submit = probe.SampleArray("submit_ns");
+  const std::vector<double> launch = probe.SampleArray("launch_ns");
+  for (size_t i = 0; i < submit.size() && i < launch.size(); ++i) {
+    if (launch[i] > 0) part->fetch.push_back(launch[i] - submit[i]);
+  }
+}
+
 // Per probe, the low job's first CWSR save at or after the probe's submission and not after its
 // start: the probe waited for the preemption. Needs the device trace (the simulated device).
 void SplitPath(const report::WorkloadRun& low, const report::WorkloadRun& probe, Part* part) {
@@ -276,11 +305,15 @@ void SplitPath(const report::WorkloadRun& low, const report::WorkloadRun& probe,
   std::sort(saves.begin(), saves.end());
   const std::vector<double> submit = probe.SampleArray("submit_ns");
   const std::vector<double> start = probe.SampleArray("start_ns");
+  const std::vector<double> launch = probe.SampleArray("launch_ns");
   for (size_t i = 0; i < submit.size() && i < start.size(); ++i) {
     auto it = std::lower_bound(saves.begin(), saves.end(), submit[i]);
     if (it == saves.end() || *it > start[i]) continue;
     part->reaction.push_back(*it - submit[i]);
     part->save_to_start.push_back(start[i] - *it);
+    if (i < launch.size() && launch[i] > 0) {
+      part->after_fetch.push_back(start[i] - std::max(*it, launch[i]));
+    }
   }
   part->path_known = true;
 }
@@ -305,7 +338,8 @@ Part Contention(const Options& o, const std::string& device, const Cell& cell, i
   probe.args = {"probe", "--duration-us", Num(o.probe_us), "--count", std::to_string(probes + 1),
                 "--warmup", "1", "--rate", Num(cell.probe_rate), "--arrival", "poisson",
                 "--seed", std::to_string(seed), "--priority", "high", "--samples",
-                "--wait", "sleep", "--timeout-s", "30"};
+                "--wait", "sleep", "--timeout-s", "30",
+                "--trace"};  // when the CP fetched each probe (every level alike)
   probe.env = report::ChildEnv(stage, 90);
   probe.delay_s = start_delay_s;
   probe.timeout_s = probe_s + 90;
@@ -332,6 +366,7 @@ Part Contention(const Options& o, const std::string& device, const Cell& cell, i
   part.pre = pr.Spans("submit_ns", "start_ns");
   part.rel = pr.Latencies("start");
   part.delay = pr.Spans("release_ns", "submit_ns");
+  SplitFetch(pr, &part);
   if (cell.level == Level::kLevel2 || cell.level == Level::kCuMask) {
     part.fallback = report::LevelFallback(lr);
     SplitPath(lr, pr, &part);
@@ -358,6 +393,8 @@ void AddPart(Part part, int round, int rounds, Cell* c) {
   report::AppendSamples(part.delay, &a.delay);
   report::AppendSamples(part.reaction, &a.reaction);
   report::AppendSamples(part.save_to_start, &a.save_to_start);
+  report::AppendSamples(part.fetch, &a.fetch);
+  report::AppendSamples(part.after_fetch, &a.after_fetch);
   a.path_known = (c->runs == 1 || a.path_known) && part.path_known;
   if (a.fallback.empty()) a.fallback = part.fallback;
   a.low_units += part.low_units;
@@ -381,6 +418,10 @@ void Finish(Cell* c) {
   c->path_probes = static_cast<int>(a.reaction.size());
   c->reaction = Summarize(a.reaction);
   c->save_to_start = Summarize(a.save_to_start);
+  c->fetch_probes = static_cast<int>(a.fetch.size());
+  c->fetch = Summarize(a.fetch);
+  c->after_fetch_probes = static_cast<int>(a.after_fetch.size());
+  c->after_fetch = Summarize(a.after_fetch);
   c->fallback = a.fallback;
   c->preemptions = a.preemptions;
   c->runlist_updates = a.runlist_updates;
@@ -649,7 +690,7 @@ int Run(const std::vector<std::string>& args) {
   report::Table table({"D (ms)", "level", "probes", "P50 (us)", "P50 CI", "P99 (us)", "P99 CI",
                        "max (us)", "rel P50", "rel P99", "host late P50", "steal", "low kept",
                        "overhead", "steal o/b", "preempts", "via save", "react P50/P99",
-                       "target", "status"});
+                       "s2s P99", "fetch P50/P99", "target", "status"});
   for (const Cell& c : cells) {
     const Measure& base = baselines[c.d_index];
     std::string overhead = "-";
@@ -686,6 +727,15 @@ int Run(const std::vector<std::string>& args) {
                                : "-",
                   c.path_known && c.path_probes > 0
                       ? report::Format("%.0f/%.0f", c.reaction.p50 / 1000, c.reaction.p99 / 1000)
+                      : "-",
+                  c.path_known && c.path_probes > 0
+                      ? report::Format("%.0f", c.save_to_start.p99 / 1000) +
+                            (c.after_fetch_probes > 0
+                                 ? report::Format(" (%.0f)", c.after_fetch.p99 / 1000)
+                                 : "")
+                      : "-",
+                  c.ok && c.fetch_probes > 0
+                      ? report::Format("%.0f/%.0f", c.fetch.p50 / 1000, c.fetch.p99 / 1000)
                       : "-",
                   c.target.empty() ? "-" : c.target, status_text});
   }
@@ -751,7 +801,22 @@ int Run(const std::vector<std::string>& args) {
         w.Key("reaction_ns").BeginObject().Field("p50", c.reaction.p50);
         w.Field("p99", c.reaction.p99).EndObject();
         w.Key("save_to_start_ns").BeginObject().Field("p50", c.save_to_start.p50);
-        w.Field("p99", c.save_to_start.p99).EndObject().EndObject();
+        w.Field("p99", c.save_to_start.p99).EndObject();
+        w.Key("after_fetch_ns");
+        if (c.after_fetch_probes > 0) {
+          w.BeginObject().Field("probes", c.after_fetch_probes).Field("p50", c.after_fetch.p50);
+          w.Field("p99", c.after_fetch.p99).EndObject();
+        } else {
+          w.Null();
+        }
+        w.EndObject();
+      }
+      w.Key("fetch_ns");
+      if (c.fetch_probes > 0) {
+        w.BeginObject().Field("probes", c.fetch_probes).Field("p50", c.fetch.p50);
+        w.Field("p99", c.fetch.p99).EndObject();
+      } else {
+        w.Null();
       }
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Field("host_steal", c.steal).Field("throughput_kept", c.kept);  // NaN is written as null
@@ -798,7 +863,9 @@ int Run(const std::vector<std::string>& args) {
               "%g us; low kept = low job's kernels/s during the probes vs alone without the tool; "
               "via save = probes that started after a CWSR save of the low queue following their "
               "submission (simulated device's trace; L2, CU mask), react = submission -> that save "
-              "(us); "
+              "(us), s2s P99 = that save -> probe start (us; in brackets start - max(save, fetch), "
+              "the model's part once the CP has the probe); fetch = probe submission -> the "
+              "simulated CP first saw it (us); "
               "overhead = low job alone, tool vs no tool; steal = hypervisor's share of the CPU "
               "time during the cell (steal o/b: the overhead run's / the baseline's); CI = 95%% "
               "distribution-free interval of the percentile, inf where the probes cannot bound it "

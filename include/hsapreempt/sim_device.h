@@ -26,6 +26,11 @@ enum hsapreempt_sim_event_kind {
   HSAPREEMPT_SIM_EV_QUEUE_CREATE = 9,
   HSAPREEMPT_SIM_EV_QUEUE_DESTROY = 10,
   HSAPREEMPT_SIM_EV_QUEUE_ERROR = 11,    // malformed packet etc. (value: HSA status code)
+  // A packet the CP handed to the model (value: workgroups, 0 for a packet the CP completes
+  // itself), at the time the CP first saw its valid header. A hardware CP sees it within
+  // microseconds of the doorbell; the simulated one is a polling host thread, so the gap from the
+  // doorbell to this time is the host's share of a dispatch's latency (docs/simdev.md).
+  HSAPREEMPT_SIM_EV_DISPATCH_LAUNCH = 12,
 };
 
 typedef struct hsapreempt_sim_event {

@@ -40,6 +40,7 @@ struct KernelWork {
   uint32_t workgroups = 1;    // >= 1 (0 is treated as 1)
   uint64_t workgroup_ns = 0;  // 0: the dispatch ends as soon as it starts
   uint64_t packet_index = 0;  // AQL packet index in its queue; reported in the trace only
+  uint64_t seen_ns = 0;       // when the CP first saw the packet valid; trace only (0: now)
   // AQL barrier bit: the dispatch starts only once every earlier dispatch of its queue has ended,
   // `barrier_gap_ns` after the last of those ends (the CP's own cost), at the modelled time. So
   // the CP may hand over a barrier packet before its predecessors end, as the real CP fetches it.

@@ -474,6 +474,8 @@ uint64_t Engine::Launch(int slot, const KernelWork& work, uint64_t not_before) {
     q.fifo_head = di;
   }
   q.fifo_tail = di;
+  Trace(HSAPREEMPT_SIM_EV_DISPATCH_LAUNCH, slot, d.packet_index, d.pending_wgs,
+        work.seen_ns != 0 ? work.seen_ns : t);
   Refill(t);
   changed_ = true;
   return (static_cast<uint64_t>(d.seq) << 32) | static_cast<uint64_t>(di + 1);

@@ -376,6 +376,7 @@ TEST_F(EngineTest, TraceRecordsDispatchAndQueueEvents) {
   w.workgroups = 1;
   w.workgroup_ns = 100;
   w.packet_index = 42;
+  w.seen_ns = kStart - 7;  // the CP saw it before it handed it over
   Finish(engine_->Launch(a, w, kStart));
   engine_->SetActive(a, false, kStart + 1000);
   hsapreempt_sim_event ev[64];
@@ -383,13 +384,18 @@ TEST_F(EngineTest, TraceRecordsDispatchAndQueueEvents) {
   size_t n = engine_->TraceRead(&cursor, ev, 64);
   std::vector<uint32_t> kinds;
   for (size_t i = 0; i < n; ++i) kinds.push_back(ev[i].kind);
-  std::vector<uint32_t> want = {HSAPREEMPT_SIM_EV_QUEUE_CREATE, HSAPREEMPT_SIM_EV_RUNLIST,
-                                HSAPREEMPT_SIM_EV_DISPATCH_START, HSAPREEMPT_SIM_EV_DISPATCH_END,
-                                HSAPREEMPT_SIM_EV_QUEUE_ACTIVE, HSAPREEMPT_SIM_EV_RUNLIST};
-  EXPECT_EQ(kinds, want);
+  std::vector<uint32_t> want = {HSAPREEMPT_SIM_EV_QUEUE_CREATE,   HSAPREEMPT_SIM_EV_RUNLIST,
+                                HSAPREEMPT_SIM_EV_DISPATCH_LAUNCH, HSAPREEMPT_SIM_EV_DISPATCH_START,
+                                HSAPREEMPT_SIM_EV_DISPATCH_END,    HSAPREEMPT_SIM_EV_QUEUE_ACTIVE,
+                                HSAPREEMPT_SIM_EV_RUNLIST};
+  ASSERT_EQ(kinds, want);
+  // The launch names the packet and its workgroups, at the time the CP first saw it.
   EXPECT_EQ(ev[2].dispatch, 42u);
-  EXPECT_EQ(ev[2].queue_id, 7u);
-  EXPECT_EQ(ev[3].time_ns, kStart + 100);
+  EXPECT_EQ(ev[2].value, 1u);
+  EXPECT_EQ(ev[2].time_ns, kStart - 7);
+  EXPECT_EQ(ev[3].dispatch, 42u);
+  EXPECT_EQ(ev[3].queue_id, 7u);
+  EXPECT_EQ(ev[4].time_ns, kStart + 100);
   EXPECT_EQ(cursor, n);
   EXPECT_EQ(engine_->TraceRead(&cursor, ev, 64), 0u);
 }

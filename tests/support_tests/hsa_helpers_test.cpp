@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tools/support/sim_info.h"
 
@@ -110,6 +112,53 @@ TEST_F(HsaHelpersTest, ProfilingTimesMatchModelAndSystemClock) {
   }
   EXPECT_GE(after - before, kNs * 99 / 100);  // it really took its time, seen from the host
   hsa_signal_destroy(sig);
+}
+
+// The device trace says when the simulated CP first saw each dispatch (DISPATCH_LAUNCH), and the
+// collector pairs it with the dispatch's start: between our submission and the profiled start.
+TEST_F(HsaHelpersTest, TraceTellsWhenTheCpSawEachDispatch) {
+  if (!simulated_) GTEST_SKIP() << "the device trace is the simulated device's";
+  tools::TraceCollector collector(static_cast<uint32_t>(getpid()), 0);
+  collector.Poll();
+  struct Sample {
+    uint64_t submit = 0, start = 0;
+  };
+  std::vector<Sample> samples;
+  for (int i = 0; i < 3; ++i) {
+    hsa_signal_t sig = NewSignal();
+    void* args = kernargs_.Next();
+    FillSpinArgs(args, kernel_.kernarg_size, 200000, i);
+    DispatchConfig d;
+    d.completion = sig;
+    Sample x;
+    x.submit = SystemTimestampNs(sys_);
+    ASSERT_NE(SubmitDispatch(q_, kernel_, args, d), UINT64_MAX);
+    ASSERT_TRUE(WaitSignalBelow(sig, 1, 30)) << LastError();
+    uint64_t end = 0;
+    ASSERT_TRUE(DispatchTimeNs(sys_, sig, &x.start, &end)) << LastError();
+    samples.push_back(x);
+    hsa_signal_destroy(sig);
+  }
+  const tools::TraceSummary trace = collector.Finish();
+  ASSERT_GE(trace.launches.size(), samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const uint64_t seen = tools::LaunchOfStart(trace.launches, samples[i].start);
+    EXPECT_GE(seen, samples[i].submit) << "dispatch " << i;
+    EXPECT_LE(seen, samples[i].start) << "dispatch " << i;
+  }
+  // Nothing started at a time no dispatch started at.
+  EXPECT_EQ(tools::LaunchOfStart(trace.launches, samples[0].start + 100000), 0u);
+}
+
+TEST(LaunchOfStartTest, TakesTheNearestStartWithinTolerance) {
+  const std::vector<std::pair<uint64_t, uint64_t>> launches = {
+      {1000, 900}, {5000, 4000}, {5600, 5500}, {9000, 8000}};
+  EXPECT_EQ(tools::LaunchOfStart(launches, 5000, 1000), 4000u);
+  EXPECT_EQ(tools::LaunchOfStart(launches, 5400, 1000), 5500u);  // 5600 is nearer than 5000
+  EXPECT_EQ(tools::LaunchOfStart(launches, 500, 1000), 900u);
+  EXPECT_EQ(tools::LaunchOfStart(launches, 7000, 1000), 0u);     // none within 1 us
+  EXPECT_EQ(tools::LaunchOfStart(launches, 10001, 1000), 0u);
+  EXPECT_EQ(tools::LaunchOfStart({}, 5000), 0u);
 }
 
 TEST_F(HsaHelpersTest, BarrierAndWaitsForOtherQueue) {

@@ -193,8 +193,25 @@ TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
           EXPECT_LE(path.Get(part).Get("p50").AsNumber(),
                     c.Get("preemption_ns").Get("max").AsNumber()) << where << " " << part;
         }
+        // Without the CP's late fetch, save -> start per probe can only shrink.
+        const json::Value& af = path.Get("after_fetch_ns");
+        ASSERT_TRUE(af.is_object()) << where << ": no fetch times for the probes via a save";
+        EXPECT_EQ(af.Get("probes").AsNumber(), n) << where;
+        EXPECT_GE(af.Get("p50").AsNumber(-1), 0) << where;
+        EXPECT_LE(af.Get("p99").AsNumber(), path.Get("save_to_start_ns").Get("p99").AsNumber())
+            << where;
       } else {
         EXPECT_TRUE(path.is_null()) << where;
+      }
+      // When the simulated CP first saw each probe (its device trace), matched to every probe:
+      // after the submission and, per probe, no later than its start.
+      const json::Value& fetch = c.Get("fetch_ns");
+      ASSERT_TRUE(fetch.is_object()) << where << ": the probes' fetch times are missing";
+      EXPECT_EQ(fetch.Get("probes").AsNumber(), c.Get("probes").AsNumber()) << where;
+      EXPECT_GT(fetch.Get("p50").AsNumber(-1), 0) << where;
+      for (const char* k : {"p50", "p99"}) {
+        EXPECT_LE(fetch.Get(k).AsNumber(), c.Get("preemption_ns").Get(k).AsNumber())
+            << where << " " << k;
       }
       if (l.AsString() == "L1") {
         EXPECT_TRUE(target.rfind("<=1.1x none: met (P50 ", 0) == 0 ||

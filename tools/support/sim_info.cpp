@@ -91,6 +91,7 @@ struct TraceCollector::State {
   bool started = false;
   TraceSummary s;
   std::map<Key, uint64_t> starts;
+  std::map<Key, uint64_t> launched;  // kernel dispatches launched, not yet started
   std::map<std::pair<uint32_t, uint32_t>, std::vector<Interval>> per_queue;
   std::vector<Interval> all;
   std::vector<hsapreempt_sim_event> buf = std::vector<hsapreempt_sim_event>(4096);
@@ -122,7 +123,18 @@ void TraceCollector::Poll() {
       ++s.events;
       State::Key key{e.pid, e.queue_id, e.dispatch};
       switch (e.kind) {
-        case HSAPREEMPT_SIM_EV_DISPATCH_START: st.starts[key] = e.time_ns; break;
+        case HSAPREEMPT_SIM_EV_DISPATCH_LAUNCH:
+          if (e.value > 0) st.launched[key] = e.time_ns;
+          break;
+        case HSAPREEMPT_SIM_EV_DISPATCH_START: {
+          st.starts[key] = e.time_ns;
+          auto it = st.launched.find(key);
+          if (it != st.launched.end()) {
+            s.launches.emplace_back(e.time_ns, it->second);
+            st.launched.erase(it);
+          }
+          break;
+        }
         case HSAPREEMPT_SIM_EV_DISPATCH_END: {
           auto& q = s.queues[{e.pid, e.queue_id}];
           ++q.dispatches;
@@ -154,7 +166,25 @@ TraceSummary TraceCollector::Finish() {
   State& st = *st_;
   for (auto& [key, intervals] : st.per_queue) st.s.queues[key].busy_ns = UnionLength(&intervals);
   st.s.device_busy_ns = UnionLength(&st.all);
+  std::sort(st.s.launches.begin(), st.s.launches.end());  // for LaunchOfStart
   return st.s;
+}
+
+uint64_t LaunchOfStart(const std::vector<std::pair<uint64_t, uint64_t>>& launches, uint64_t start_ns,
+                       uint64_t tolerance_ns) {
+  // Sorted by start (the device traces starts in time order); the nearest start within tolerance.
+  auto it = std::lower_bound(launches.begin(), launches.end(),
+                             std::make_pair(start_ns > tolerance_ns ? start_ns - tolerance_ns : 0,
+                                            uint64_t{0}));
+  uint64_t best = 0, best_gap = UINT64_MAX;
+  for (; it != launches.end() && it->first <= start_ns + tolerance_ns; ++it) {
+    const uint64_t gap = it->first > start_ns ? it->first - start_ns : start_ns - it->first;
+    if (gap < best_gap) {
+      best_gap = gap;
+      best = it->second;
+    }
+  }
+  return best;
 }
 
 TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns) {
@@ -175,7 +205,8 @@ bool DumpTrace(const std::string& path, std::string* error) {
   }
   static const char* const kNames[] = {"?",           "DISPATCH_START", "DISPATCH_END", "QUEUE_ACTIVE",
                                        "QUEUE_SUSPEND", "PREEMPT",       "RESTORE",      "RUNLIST",
-                                       "CU_MASK",     "QUEUE_CREATE",   "QUEUE_DESTROY", "QUEUE_ERROR"};
+                                       "CU_MASK",     "QUEUE_CREATE",   "QUEUE_DESTROY", "QUEUE_ERROR",
+                                       "DISPATCH_LAUNCH"};
   std::vector<hsapreempt_sim_event> buf(4096);
   uint64_t cursor = 0;
   ReadTrace(read, &cursor, &buf, [&](size_t n, uint64_t /*skipped*/) {

@@ -40,8 +40,16 @@ struct TraceSummary {
   uint64_t lost_events = 0;       // dropped by the ring before they were read (counts are low)
   std::vector<uint64_t> preempt_ns;  // device time of each PREEMPT event read (a CWSR save of the
                                      // process's waves), in ring order
+  // (start, launch) device times of each kernel dispatch of the process whose DISPATCH_LAUNCH and
+  // DISPATCH_START were both read, in start order: when the simulated CP fetched the packet.
+  std::vector<std::pair<uint64_t, uint64_t>> launches;
   std::map<std::pair<uint32_t, uint32_t>, QueueActivity> queues;  // (pid, KFD queue id)
 };
+
+// The launch time of the kernel that started at `start_ns` (within `tolerance_ns`, for timestamps
+// rounded to the profiling clock), or 0 if none was read. `launches` as in TraceSummary.
+uint64_t LaunchOfStart(const std::vector<std::pair<uint64_t, uint64_t>>& launches, uint64_t start_ns,
+                       uint64_t tolerance_ns = 1000);
 
 // Reads the whole device trace still held (events at or after since_ns; pid 0 = every process).
 TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);

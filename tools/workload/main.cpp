@@ -280,6 +280,13 @@ int Run(const Options& o) {
     if (o.trace) {  // when the device saved this process's waves (bench preempt splits the path)
       WriteArray(&w, "preempt_ns", std::vector<double>(trace.preempt_ns.begin(),
                                                        trace.preempt_ns.end()));
+      // Per unit, when the simulated CP fetched its last kernel (0: not in the trace read).
+      std::vector<double> launch;
+      for (double start : s_start) {
+        launch.push_back(static_cast<double>(
+            tools::LaunchOfStart(trace.launches, static_cast<uint64_t>(start))));
+      }
+      WriteArray(&w, "launch_ns", launch);
     }
     w.EndObject();
   }
