@@ -1,6 +1,8 @@
 // The CP thread: polls every queue of the process, sleeping adaptively between polls (ROCr rings
 // doorbells with plain stores, so nothing wakes us on a doorbell): spin briefly after activity,
 // then short sleeps, longer ones when idle for long; never past the device's next modelled event.
+// With HSAPREEMPT_SIM_CP_SPIN=1 it never sleeps (a hardware CP's constant polling), for a CP
+// thread with a CPU of its own.
 #include "simdev/cp.h"
 
 #include <sched.h>
@@ -78,6 +80,24 @@ void PlaceThisThread() {
   SIM_LOG(kInfo, "CP thread placed on CPUs %s", v);
 }
 
+// HSAPREEMPT_SIM_CP_SPIN=1: poll without ever sleeping, yielding the CPU between polls, as a
+// hardware CP polls its queues all the time. A sleeping CP sees a doorbell only when its poll
+// timer fires and the host wakes it on time (measured on 2 cores with the CP on a CPU of its own:
+// submission -> the CP saw the probe P50 32-66 us polling, 5-12 us spinning; docs/simdev.md). It
+// costs a whole CPU, so only for CP threads placed on CPUs of their own (HSAPREEMPT_SIM_CP_CPUS;
+// the benchmarks set both). Unset or 0: adaptive sleeps. Anything else: one warning, no spin.
+bool SpinRequested() {
+  const char* v = std::getenv("HSAPREEMPT_SIM_CP_SPIN");
+  if (v == nullptr || *v == '\0' || std::strcmp(v, "0") == 0) return false;
+  if (std::strcmp(v, "1") == 0) return true;
+  static std::once_flag warned;
+  std::call_once(warned, [v] {
+    SIM_LOG(kWarn, "HSAPREEMPT_SIM_CP_SPIN=%s: expected 0 or 1; the CP thread sleeps between polls",
+            v);
+  });
+  return false;
+}
+
 }  // namespace
 
 Cp& Cp::Instance() {
@@ -133,6 +153,7 @@ void Cp::Run() {
   prctl(PR_SET_NAME, "hsapreempt-cp", 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);  // wake on time: completions are polled at their end
   PlaceThisThread();
+  const bool spin = SpinRequested();
   State* s = state_;  // a fork child gets a new State and a new thread; this one stays ours
   Device* dev = GetDevice();
   if (dev == nullptr) return;
@@ -161,6 +182,7 @@ void Cp::Run() {
     // CP-completed packets), and fetches new packets then: a doorbell poll on top needs no spin
     // and no 20 us tier (it cost a busy process's CP thread half a core on 2 cores).
     if (busy) poll = std::max(poll, kBusyPollNs);
+    if (spin) poll = 0;  // SpinRequested()
     uint64_t deadline = now + poll;
     if (busy) deadline = std::min({deadline, next_local, dev->NextEventTime(now)});
     if (poll == 0 || deadline <= NowNs()) {

@@ -493,9 +493,10 @@ bool ProcessQueue(CpQueue& q, Device& dev, CompletionLog& log, uint64_t now, uin
   // 3. Fetch while the queue may run.
   uint64_t write = __atomic_load_n(q.cfg.write_ptr, __ATOMIC_ACQUIRE);
   ScanArrivals(q, write);
-  while (!q.error && q.inflight.size() < std::min<size_t>(kMaxInflightPerQueue, q.cfg.ring_packets) &&
+  // Nothing new is the common case: decide it before taking the device lock for QueueRunnable.
+  while (!q.error && q.fetch < write &&
+         q.inflight.size() < std::min<size_t>(kMaxInflightPerQueue, q.cfg.ring_packets) &&
          dev.QueueRunnable(q.cfg.slot)) {
-    if (q.fetch >= write) break;
     const uint8_t* pkt = q.cfg.ring + (q.fetch & mask) * kPacketBytes;
     uint16_t header = __atomic_load_n(reinterpret_cast<const uint16_t*>(pkt), __ATOMIC_ACQUIRE);
     if (((header >> HSA_PACKET_HEADER_TYPE) & 0xff) == HSA_PACKET_TYPE_INVALID) break;

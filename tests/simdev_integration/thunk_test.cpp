@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -217,20 +218,34 @@ TEST_F(ThunkTest, ForkedChildGetsItsOwnCommandProcessor) {
   hsaKmtDestroyQueue(parent.rsrc.QueueId);
 }
 
-// The CPUs the CP thread ("hsapreempt-cp") of this process may run on, "" if there is none.
-std::string CpThreadCpus() {
+// The thread id of this process's CP thread ("hsapreempt-cp"), or 0 if there is none.
+pid_t CpThreadId() {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string name;
     std::getline(comm, name);
-    if (name != "hsapreempt-cp") continue;
-    cpu_set_t set;
-    if (sched_getaffinity(std::atoi(task.path().filename().c_str()), sizeof(set), &set) != 0) {
-      return "sched_getaffinity failed";
-    }
-    return hsapreempt::common::FormatCpuList(set);
+    if (name == "hsapreempt-cp") return std::atoi(task.path().filename().c_str());
   }
-  return "";
+  return 0;
+}
+
+// The CPUs the CP thread of this process may run on, "" if there is none.
+std::string CpThreadCpus() {
+  const pid_t tid = CpThreadId();
+  if (tid == 0) return "";
+  cpu_set_t set;
+  if (sched_getaffinity(tid, sizeof(set), &set) != 0) return "sched_getaffinity failed";
+  return hsapreempt::common::FormatCpuList(set);
+}
+
+// How often the CP thread went to sleep (voluntary context switches) so far, or -1.
+long CpThreadSleeps() {
+  const pid_t tid = CpThreadId();
+  std::ifstream status("/proc/self/task/" + std::to_string(tid) + "/status");
+  for (std::string line; tid != 0 && std::getline(status, line);) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::atol(line.c_str() + 24);
+  }
+  return -1;
 }
 
 // In a forked child (the CP thread and its placement are per process): this thread on `app_cpu`,
@@ -260,14 +275,15 @@ bool TwoCpus(int* a, int* b) {
   return true;
 }
 
-// Runs CpCpusInChild in a child and returns what it found (through a pipe).
-std::string CpCpusFromChild(int app_cpu, const std::string& setting) {
+// Runs `in_child` in a forked child (the CP thread and its settings are per process) and returns
+// what it found (through a pipe).
+std::string FromChild(const std::function<std::string()>& in_child) {
   int fds[2];
   if (pipe(fds) != 0) return "error: pipe";
   pid_t pid = hsapreempt::testsupport::ForkWithWatchdog();
   if (pid == 0) {
     close(fds[0]);
-    std::string found = CpCpusInChild(app_cpu, setting);
+    std::string found = in_child();
     ssize_t w = write(fds[1], found.data(), found.size());
     _exit(w == static_cast<ssize_t>(found.size()) ? 0 : 1);
   }
@@ -278,6 +294,41 @@ std::string CpCpusFromChild(int app_cpu, const std::string& setting) {
   close(fds[0]);
   std::string outcome = hsapreempt::testsupport::ChildOutcome(pid);
   return outcome.empty() ? found : "error: child " + outcome;
+}
+
+std::string CpCpusFromChild(int app_cpu, const std::string& setting) {
+  return FromChild([&] { return CpCpusInChild(app_cpu, setting); });
+}
+
+// In a child with HSAPREEMPT_SIM_CP_SPIN=`setting` (nullptr: unset): after one queue round trip,
+// how many times the CP thread slept over 200 ms with nothing to do, or "error: ...".
+std::string CpSleepsWhileIdleFromChild(const char* setting) {
+  return FromChild([setting]() -> std::string {
+    if (setting != nullptr) setenv("HSAPREEMPT_SIM_CP_SPIN", setting, 1);
+    if (hsaKmtOpenKFD() != HSAKMT_STATUS_SUCCESS) return "error: open";
+    MiniQueue q;
+    if (q.Create() != HSAKMT_STATUS_SUCCESS) return "error: create";
+    if (!q.RoundTrip()) return "error: the queue did not complete a packet";
+    const long before = CpThreadSleeps();
+    usleep(200000);
+    const long after = CpThreadSleeps();
+    if (before < 0 || after < 0) return "error: no CP thread status";
+    return std::to_string(after - before);
+  });
+}
+
+// Spinning, the CP never sleeps (it only yields); polling, an idle CP sleeps between polls
+// (20 us, then 100 us, then 1 ms: hundreds of times in 200 ms).
+TEST(CpSpin, SpinningCpNeverSleepsAndAPollingOneDoes) {
+  const std::string spinning = CpSleepsWhileIdleFromChild("1");
+  ASSERT_EQ(spinning.rfind("error", 0), std::string::npos) << spinning;
+  EXPECT_LE(std::atol(spinning.c_str()), 5) << "sleeps of a spinning CP in 200 ms";
+  for (const char* setting : {static_cast<const char*>(nullptr), "0", "yes"}) {
+    const std::string polling = CpSleepsWhileIdleFromChild(setting);
+    ASSERT_EQ(polling.rfind("error", 0), std::string::npos) << polling;
+    EXPECT_GE(std::atol(polling.c_str()), 50)
+        << "sleeps of a polling CP in 200 ms, HSAPREEMPT_SIM_CP_SPIN=" << (setting ? setting : "");
+  }
 }
 
 TEST(CpPlacement, CpThreadRunsOnTheListedCpusOnly) {

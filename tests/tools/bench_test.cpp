@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,12 @@ void ExpectAutoPlacement(const json::Value& v) {
     ASSERT_TRUE(p.Get("device_cpus").is_string());
     ASSERT_TRUE(p.Get("workload_cpus").is_string());
     EXPECT_NE(p.Get("device_cpus").AsString(), p.Get("workload_cpus").AsString());
+    // Placed CP threads poll without sleeping unless the caller said HSAPREEMPT_SIM_CP_SPIN=0.
+    const char* spin = std::getenv("HSAPREEMPT_SIM_CP_SPIN");
+    EXPECT_EQ(p.Get("cp_spin").AsBool(), spin == nullptr || std::string(spin) != "0");
   } else {
     EXPECT_TRUE(p.Get("device_cpus").is_null());
+    EXPECT_FALSE(p.Get("cp_spin").AsBool(true));
     EXPECT_FALSE(p.Get("note").AsString().empty());
   }
 }

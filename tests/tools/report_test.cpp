@@ -208,7 +208,7 @@ std::string Plan(const std::string& spec, const char* usable, bool simulated = t
                  const std::string& env = "") {
   Placement p;
   std::string error;
-  if (!PlanPlacement(spec, Cpus(usable), simulated, env, &p, &error)) return "error: " + error;
+  if (!PlanPlacement(spec, Cpus(usable), simulated, env, "", &p, &error)) return "error: " + error;
   if (!p.active) return "none: " + p.note;
   return p.device + "|" + p.workloads;
 }
@@ -253,20 +253,41 @@ TEST(PlacementTest, RefusesUnusableCpusAndAListThatLeavesNothing) {
   EXPECT_FALSE(ValidDeviceCpusSpec("", &error));
 }
 
+TEST(PlacementTest, APlacedCpSpinsUnlessTheEnvironmentSaysZero) {
+  Placement p;
+  std::string error;
+  for (const char* env : {"", "1"}) {
+    ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", env, &p, &error));
+    EXPECT_TRUE(p.cp_spin) << "HSAPREEMPT_SIM_CP_SPIN='" << env << "'";
+  }
+  ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", "0", &p, &error));
+  EXPECT_FALSE(p.cp_spin);
+  // Without a CPU of its own a spinning CP would take the workloads' CPU.
+  ASSERT_TRUE(PlanPlacement("none", Cpus("0-1"), true, "", "1", &p, &error));
+  EXPECT_FALSE(p.cp_spin);
+  ASSERT_TRUE(PlanPlacement("auto", Cpus("0"), true, "", "1", &p, &error));
+  EXPECT_FALSE(p.cp_spin);
+}
+
 TEST(PlacementTest, LineAndJsonSayWhereEverythingRuns) {
   Placement p;
   std::string error;
-  ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", &p, &error));
-  EXPECT_EQ(PlacementLine(p).rfind("placement: simulated CP threads on CPU 1, workloads, tool and "
-                                   "bench on CPU 0", 0), 0u) << PlacementLine(p);
+  ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", "", &p, &error));
+  EXPECT_EQ(PlacementLine(p).rfind("placement: simulated CP threads on CPU 1, polling without "
+                                   "sleeping, workloads, tool and bench on CPU 0", 0), 0u)
+      << PlacementLine(p);
   json::Writer w;
   WritePlacement(p, &w);
-  EXPECT_EQ(w.str(), R"({"device_cpus":"1","workload_cpus":"0","note":""})");
-  ASSERT_TRUE(PlanPlacement("none", Cpus("0-1"), true, "", &p, &error));
+  EXPECT_EQ(w.str(), R"({"device_cpus":"1","workload_cpus":"0","cp_spin":true,"note":""})");
+  ASSERT_TRUE(PlanPlacement("auto", Cpus("0-1"), true, "", "0", &p, &error));
+  EXPECT_NE(PlacementLine(p).find("CPU 1, sleeping between polls,"), std::string::npos)
+      << PlacementLine(p);
+  ASSERT_TRUE(PlanPlacement("none", Cpus("0-1"), true, "", "", &p, &error));
   EXPECT_EQ(PlacementLine(p), "placement: none (--device-cpus none)");
   json::Writer none;
   WritePlacement(p, &none);
-  EXPECT_EQ(none.str(), R"({"device_cpus":null,"workload_cpus":null,"note":"--device-cpus none"})");
+  EXPECT_EQ(none.str(),
+            R"({"device_cpus":null,"workload_cpus":null,"cp_spin":false,"note":"--device-cpus none"})");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ namespace hsapreempt::tools::report {
 namespace {
 
 constexpr const char* kCpVariable = "HSAPREEMPT_SIM_CP_CPUS";
+constexpr const char* kSpinVariable = "HSAPREEMPT_SIM_CP_SPIN";
 
 // a \ b.
 cpu_set_t Minus(const cpu_set_t& a, const cpu_set_t& b) {
@@ -42,7 +43,8 @@ bool ValidDeviceCpusSpec(const std::string& spec, std::string* error) {
 }
 
 bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simulated,
-                   const std::string& env_cpus, Placement* out, std::string* error) {
+                   const std::string& env_cpus, const std::string& env_spin, Placement* out,
+                   std::string* error) {
   *out = Placement();
   if (spec == "none") {
     out->note = "--device-cpus none";
@@ -87,6 +89,7 @@ bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simula
     return false;
   }
   out->active = true;
+  out->cp_spin = env_spin != "0";
   out->device = common::FormatCpuList(device);
   out->workloads = common::FormatCpuList(rest);
   out->workload_set = rest;
@@ -100,11 +103,14 @@ bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error)
     return false;
   }
   const char* env = std::getenv(kCpVariable);
-  if (!PlanPlacement(spec, usable, UseSimulatedDevice(), env != nullptr ? env : "", out, error)) {
+  const char* spin = std::getenv(kSpinVariable);
+  if (!PlanPlacement(spec, usable, UseSimulatedDevice(), env != nullptr ? env : "",
+                     spin != nullptr ? spin : "", out, error)) {
     return false;
   }
   if (!out->active) {
     unsetenv(kCpVariable);
+    unsetenv(kSpinVariable);  // a spinning CP without a CPU of its own would take the workloads'
     return true;
   }
   if (sched_setaffinity(0, sizeof(out->workload_set), &out->workload_set) != 0) {
@@ -112,12 +118,14 @@ bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error)
     return false;
   }
   setenv(kCpVariable, out->device.c_str(), 1);
+  setenv(kSpinVariable, out->cp_spin ? "1" : "0", 1);
   return true;
 }
 
 std::string PlacementLine(const Placement& p) {
   if (!p.active) return "placement: none (" + p.note + ")";
   return "placement: simulated CP threads on CPU " + p.device +
+         (p.cp_spin ? ", polling without sleeping" : ", sleeping between polls") +
          ", workloads, tool and bench on CPU " + p.workloads +
          " (a real CP takes no host CPU; --device-cpus none to share)";
 }
@@ -127,7 +135,7 @@ void WritePlacement(const Placement& p, json::Writer* w) {
   if (p.active) w->String(p.device); else w->Null();
   w->Key("workload_cpus");
   if (p.active) w->String(p.workloads); else w->Null();
-  w->Field("note", p.note).EndObject();
+  w->Field("cp_spin", p.cp_spin).Field("note", p.note).EndObject();
 }
 
 }  // namespace hsapreempt::tools::report

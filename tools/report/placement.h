@@ -5,7 +5,10 @@
 // seen, which charges host contention to the device (measured: docs/simdev.md, "The CP thread's
 // CPU"). So on the simulated device the benchmarks give the CP threads CPUs of their own
 // (HSAPREEMPT_SIM_CP_CPUS in the children) and run everything else — the workloads, the tool's
-// threads in them, the bench itself — on the rest.
+// threads in them, the bench itself — on the rest. There the CP threads poll without sleeping
+// (HSAPREEMPT_SIM_CP_SPIN=1), as a hardware CP does: a CPU of their own costs nobody, and a
+// sleeping CP sees a doorbell only as late as the host wakes it (docs/simdev.md). A caller's
+// HSAPREEMPT_SIM_CP_SPIN=0 keeps them sleeping (to compare).
 //
 //   auto  (default) simulated device with 2 or more usable CPUs: the last usable CPU for the device
 //         (the last two from 4 CPUs on: one per workload process), the rest for the others; a
@@ -37,6 +40,7 @@ struct Placement {
   std::string device;      // the device's CPUs (kernel notation), "" when !active
   std::string workloads;   // everyone else's, "" when !active
   cpu_set_t workload_set{};  // the same as a set (ApplyPlacement moves there)
+  bool cp_spin = false;    // the CP threads poll without sleeping (HSAPREEMPT_SIM_CP_SPIN=1)
   std::string note;        // why there is no placement when !active (for the output's line)
 };
 
@@ -44,24 +48,28 @@ struct Placement {
 bool ValidDeviceCpusSpec(const std::string& spec, std::string* error);
 
 // Decides the placement from the flag's value, the CPUs this process may use, whether the device
-// is simulated and the HSAPREEMPT_SIM_CP_CPUS already in the environment ("" if none). False with
+// is simulated, and the HSAPREEMPT_SIM_CP_CPUS and HSAPREEMPT_SIM_CP_SPIN already in the
+// environment ("" if unset; a placed CP spins unless the latter is "0"). False with
 // *error (one line) when a LIST (or that variable) names a CPU that is not usable or leaves none
 // for the workloads. Pure: the unit tests call it with made-up CPU sets.
 bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simulated,
-                   const std::string& env_cpus, Placement* out, std::string* error);
+                   const std::string& env_cpus, const std::string& env_spin, Placement* out,
+                   std::string* error);
 
 // Plans with this process's usable CPUs, device and environment, then applies the plan: this
 // thread moves to the workloads' CPUs (threads and children started afterwards inherit them) and
-// HSAPREEMPT_SIM_CP_CPUS is set (or, without placement, removed) for the children. Call it before
+// HSAPREEMPT_SIM_CP_CPUS and HSAPREEMPT_SIM_CP_SPIN are set (or, without placement, removed) for
+// the children. Call it before
 // the benchmark starts any thread (setenv). False with *error, nothing changed, on a bad plan or
 // when the kernel refuses the placement.
 bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error);
 
-// One line for the output: "placement: simulated CP threads on CPU 1, workloads, tool and bench
-// on CPU 0 (--device-cpus)" or "placement: none (<note>)".
+// One line for the output: "placement: simulated CP threads on CPU 1, polling without sleeping,
+// workloads, tool and bench on CPU 0 (...)" or "placement: none (<note>)".
 std::string PlacementLine(const Placement& placement);
 
-// --json: {"device_cpus": "1" or null, "workload_cpus": "0" or null, "note": "" or why none}.
+// --json: {"device_cpus": "1" or null, "workload_cpus": "0" or null, "cp_spin": bool,
+// "note": "" or why none}.
 void WritePlacement(const Placement& placement, json::Writer* w);
 
 }  // namespace hsapreempt::tools::report
