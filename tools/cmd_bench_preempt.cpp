@@ -228,6 +228,16 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
+// `key`: {probes, p50, p99} of a split over `probes` probes, or null where there were none.
+void WriteCounted(const char* key, int probes, const Summary& s, json::Writer* w) {
+  w->Key(key);
+  if (probes <= 0) {
+    w->Null();
+    return;
+  }
+  w->BeginObject().Field("probes", probes).Field("p50", s.p50).Field("p99", s.p99).EndObject();
+}
+
 // The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
 // caller's HSAPREEMPT_THRESHOLD (they inherit it) or the library's default, as the library
 // reads it.
@@ -802,22 +812,10 @@ int Run(const std::vector<std::string>& args) {
         w.Field("p99", c.reaction.p99).EndObject();
         w.Key("save_to_start_ns").BeginObject().Field("p50", c.save_to_start.p50);
         w.Field("p99", c.save_to_start.p99).EndObject();
-        w.Key("after_fetch_ns");
-        if (c.after_fetch_probes > 0) {
-          w.BeginObject().Field("probes", c.after_fetch_probes).Field("p50", c.after_fetch.p50);
-          w.Field("p99", c.after_fetch.p99).EndObject();
-        } else {
-          w.Null();
-        }
+        WriteCounted("after_fetch_ns", c.after_fetch_probes, c.after_fetch, &w);
         w.EndObject();
       }
-      w.Key("fetch_ns");
-      if (c.fetch_probes > 0) {
-        w.BeginObject().Field("probes", c.fetch_probes).Field("p50", c.fetch.p50);
-        w.Field("p99", c.fetch.p99).EndObject();
-      } else {
-        w.Null();
-      }
+      WriteCounted("fetch_ns", c.fetch_probes, c.fetch, &w);
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Field("host_steal", c.steal).Field("throughput_kept", c.kept);  // NaN is written as null
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);
