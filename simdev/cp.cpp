@@ -182,10 +182,16 @@ void Cp::Run() {
     // CP-completed packets), and fetches new packets then: a doorbell poll on top needs no spin
     // and no 20 us tier (it cost a busy process's CP thread half a core on 2 cores).
     if (busy) poll = std::max(poll, kBusyPollNs);
-    if (spin) poll = 0;  // SpinRequested()
+    if (spin) poll = 0;
+    // Not sleeping: yield before asking the device for its next event, which takes its lock (a
+    // spinning CP would take it on every iteration for nothing).
+    if (poll == 0) {
+      sched_yield();
+      continue;
+    }
     uint64_t deadline = now + poll;
     if (busy) deadline = std::min({deadline, next_local, dev->NextEventTime(now)});
-    if (poll == 0 || deadline <= NowNs()) {
+    if (deadline <= NowNs()) {
       sched_yield();
       continue;
     }

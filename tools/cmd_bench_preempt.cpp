@@ -210,8 +210,7 @@ struct Cell {
   // CP's poll), over the probes; and save -> start without a fetch that came after the save,
   // start - max(save, fetch), over the probes via a save. A hardware CP sees a doorbell within
   // microseconds, so where save -> start exceeds the latter the rest was the host thread
-  // simulating the CP being late.
-  int fetch_probes = 0, after_fetch_probes = 0;
+  // simulating the CP being late. Their `count`s are the probes they are over.
   Summary fetch, after_fetch;
   double low_units_per_s = 0, kept = NAN, window_s = 0;
   double preemptions = 0, runlist_updates = 0;  // the low job's, from the device trace
@@ -228,14 +227,15 @@ struct Cell {
 
 std::string Num(double v) { return report::Format("%g", v); }
 
-// `key`: {probes, p50, p99} of a split over `probes` probes, or null where there were none.
-void WriteCounted(const char* key, int probes, const Summary& s, json::Writer* w) {
+// `key`: {probes, p50, p99} of a split, or null where no probe had it.
+void WriteCounted(const char* key, const Summary& s, json::Writer* w) {
   w->Key(key);
-  if (probes <= 0) {
+  if (s.count == 0) {
     w->Null();
     return;
   }
-  w->BeginObject().Field("probes", probes).Field("p50", s.p50).Field("p99", s.p99).EndObject();
+  w->BeginObject().Field("probes", static_cast<uint64_t>(s.count)).Field("p50", s.p50);
+  w->Field("p99", s.p99).EndObject();
 }
 
 // The Level-1 thresholds to sweep: --threshold's, or else the one the children will use: the
@@ -428,9 +428,7 @@ void Finish(Cell* c) {
   c->path_probes = static_cast<int>(a.reaction.size());
   c->reaction = Summarize(a.reaction);
   c->save_to_start = Summarize(a.save_to_start);
-  c->fetch_probes = static_cast<int>(a.fetch.size());
   c->fetch = Summarize(a.fetch);
-  c->after_fetch_probes = static_cast<int>(a.after_fetch.size());
   c->after_fetch = Summarize(a.after_fetch);
   c->fallback = a.fallback;
   c->preemptions = a.preemptions;
@@ -740,11 +738,11 @@ int Run(const std::vector<std::string>& args) {
                       : "-",
                   c.path_known && c.path_probes > 0
                       ? report::Format("%.0f", c.save_to_start.p99 / 1000) +
-                            (c.after_fetch_probes > 0
+                            (c.after_fetch.count > 0
                                  ? report::Format(" (%.0f)", c.after_fetch.p99 / 1000)
                                  : "")
                       : "-",
-                  c.ok && c.fetch_probes > 0
+                  c.ok && c.fetch.count > 0
                       ? report::Format("%.0f/%.0f", c.fetch.p50 / 1000, c.fetch.p99 / 1000)
                       : "-",
                   c.target.empty() ? "-" : c.target, status_text});
@@ -812,10 +810,10 @@ int Run(const std::vector<std::string>& args) {
         w.Field("p99", c.reaction.p99).EndObject();
         w.Key("save_to_start_ns").BeginObject().Field("p50", c.save_to_start.p50);
         w.Field("p99", c.save_to_start.p99).EndObject();
-        WriteCounted("after_fetch_ns", c.after_fetch_probes, c.after_fetch, &w);
+        WriteCounted("after_fetch_ns", c.after_fetch, &w);
         w.EndObject();
       }
-      WriteCounted("fetch_ns", c.fetch_probes, c.fetch, &w);
+      WriteCounted("fetch_ns", c.fetch, &w);
       w.Field("low_units_per_s", c.low_units_per_s);
       w.Field("host_steal", c.steal).Field("throughput_kept", c.kept);  // NaN is written as null
       w.Field("window_s", c.window_s).Field("preemptions", c.preemptions);

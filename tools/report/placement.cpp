@@ -110,7 +110,7 @@ bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error)
   }
   if (!out->active) {
     unsetenv(kCpVariable);
-    unsetenv(kSpinVariable);  // a spinning CP without a CPU of its own would take the workloads'
+    unsetenv(kSpinVariable);  // spinning without a CPU of its own, it would take the workloads'
     return true;
   }
   if (sched_setaffinity(0, sizeof(out->workload_set), &out->workload_set) != 0) {

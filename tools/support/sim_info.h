@@ -55,8 +55,8 @@ uint64_t LaunchOfStart(const std::vector<std::pair<uint64_t, uint64_t>>& launche
 TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);
 
 // Accumulates the trace while a run goes on: the device keeps only the newest 65536 events (about
-// one second of a stream of short kernels), so a summary read once at the end would miss the
-// start. Call Poll() often enough (e.g. every 100 ms) and Finish() once. Events the ring dropped
+// two thirds of a second of a stream of short kernels: launch, start and end per kernel), so a
+// summary read once at the end would miss the start. Call Poll() often enough (e.g. every 100 ms) and Finish() once. Events the ring dropped
 // before they were read are counted in `lost_events`. Poll() and Finish() from one thread.
 class TraceCollector {
  public:

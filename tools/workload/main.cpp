@@ -144,7 +144,7 @@ int Run(const Options& o) {
 
   std::vector<StreamResult> results(queues.size());
   uint64_t t0 = ts::SystemTimestampNs(sys) + 2000000;  // 2 ms for every thread to be ready
-  // The device trace ring holds about a second of short kernels: read it as the run goes.
+  // The device trace ring holds under a second of short kernels: read it as the run goes.
   tools::TraceCollector collector(static_cast<uint32_t>(getpid()), 0);
   std::atomic<bool> streams_done{false};
   std::thread trace_thread;
