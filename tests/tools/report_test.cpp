@@ -1,8 +1,11 @@
 // Unit tests of tools/report: CSV quoting, table layout, strict list parsing, throughput over a
 // window from per-unit timestamps, the Level-1 fall-back detection from the tool's log, and the
-// placement of the simulated device's CP threads (--device-cpus).
+// placement of the simulated device's CP threads (--device-cpus), and which runs --max-steal
+// measures again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "common/cpu_list.h"
 #include "tools/report/bench_args.h"
 #include "tools/report/placement.h"
+#include "tools/report/rounds.h"
 #include "tools/report/table.h"
 #include "tools/report/workload_child.h"
 #include "tools/support/json.h"
@@ -194,6 +198,63 @@ TEST(ReportTest, ChildEnvLoadsTheToolOnlyWhenAsked) {
   EXPECT_TRUE(has("HSAPREEMPT_PRIORITY=90"));
   EXPECT_TRUE(has("HSAPREEMPT_THRESHOLD=8"));
   EXPECT_TRUE(has("HSAPREEMPT_BATCH=4"));
+}
+
+// --max-steal (RemeasureWhileStolen): which runs are measured again, which is kept, and that every
+// other run is set aside rather than lost.
+struct FakeRun {
+  bool ok = true;
+  double steal = 0;
+  int id = 0;
+};
+
+struct Remeasure {
+  FakeRun kept;
+  std::vector<int> aside;  // ids, in the order set aside
+  int measured = 0;        // runs taken after the first
+};
+
+Remeasure RemeasureFrom(FakeRun first, std::vector<FakeRun> next, double max_steal = 0.10) {
+  Remeasure r;
+  std::vector<FakeRun> aside;
+  r.kept = RemeasureWhileStolen(
+      first, max_steal, 3,
+      [&] {
+        EXPECT_LT(static_cast<size_t>(r.measured), next.size()) << "measured once too often";
+        return next.at(std::min(next.size() - 1, static_cast<size_t>(r.measured++)));
+      },
+      &aside);
+  for (const FakeRun& a : aside) r.aside.push_back(a.id);
+  return r;
+}
+
+TEST(ReportTest, ARunWithTooMuchStealIsMeasuredAgainAndTheLeastStolenKept) {
+  // Within the limit, unknown steal (bare metal), a failed run, or the limit off: taken once.
+  for (const FakeRun& first : {FakeRun{true, 0.10, 1}, FakeRun{true, NAN, 1},
+                               FakeRun{false, 0.5, 1}}) {
+    const Remeasure r = RemeasureFrom(first, {{true, 0, 2}});
+    EXPECT_EQ(r.measured, 0) << first.steal;
+    EXPECT_EQ(r.kept.id, 1);
+    EXPECT_TRUE(r.aside.empty());
+  }
+  EXPECT_EQ(RemeasureFrom({true, 0.9, 1}, {{true, 0, 2}}, /*max_steal=*/1).measured, 0);
+  // Stolen, then quiet: the quiet one is kept and the stolen one set aside.
+  Remeasure r = RemeasureFrom({true, 0.17, 1}, {{true, 0.02, 2}});
+  EXPECT_EQ(r.measured, 1);
+  EXPECT_EQ(r.kept.id, 2);
+  EXPECT_EQ(r.aside, (std::vector<int>{1}));
+  // Stolen every time: three runs in all, the least stolen kept.
+  r = RemeasureFrom({true, 0.30, 1}, {{true, 0.15, 2}, {true, 0.20, 3}});
+  EXPECT_EQ(r.measured, 2);
+  EXPECT_EQ(r.kept.id, 2);
+  EXPECT_EQ(r.aside, (std::vector<int>{1, 3}));
+  // A failed run is never preferred to a stolen one that succeeded; a run of unknown steal is.
+  r = RemeasureFrom({true, 0.20, 1}, {{false, 0.01, 2}, {true, 0.30, 3}});
+  EXPECT_EQ(r.kept.id, 1);
+  EXPECT_EQ(r.aside, (std::vector<int>{2, 3}));
+  r = RemeasureFrom({true, 0.20, 1}, {{true, NAN, 2}});
+  EXPECT_EQ(r.measured, 1);
+  EXPECT_EQ(r.kept.id, 2);
 }
 
 cpu_set_t Cpus(const char* list) {
