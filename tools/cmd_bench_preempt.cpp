@@ -129,9 +129,7 @@ constexpr const char* kUsage =
     "  --rounds N         spread each cell over N rounds of probes/N probes (default 1); each\n"
     "                     round runs every cell, in the reverse order of the round before, so a\n"
     "                     drift in the host's noise falls on every cell alike\n"
-    "  --max-steal PCT    measure a probe run again (on a fresh device, up to 3 runs in all)\n"
-    "                     when the hypervisor stole more than PCT% of the CPU during it; the\n"
-    "                     runs set aside are listed (default 10; --quick 100: never)\n"
+    HSAPREEMPT_MAX_STEAL_USAGE
     HSAPREEMPT_DEVICE_CPUS_USAGE
     "  --quick            short run for CI (< 1 minute)\n"
     "  --json             print JSON instead of the table\n"
@@ -149,7 +147,7 @@ struct Options : report::CommonFlags {  // --quick, --json, --csv, --plot-dir
   int rounds = 1;  // --rounds: every cell's runs, interleaved with the other cells' (Run())
   // --max-steal, as a share: a contention run with more hypervisor steal is measured again
   // (report::RemeasureWhileStolen); >= 1: never.
-  double max_steal = 0.10;
+  double max_steal = report::kDefaultMaxSteal;
   std::string device_cpus = "auto";  // --device-cpus (tools/report/placement.h)
   double low_alone_s = 3;
 };
@@ -577,11 +575,6 @@ void WritePlots(const Options& o, const std::vector<Cell>& cells, const std::str
 //   between runs on a 2-core VM (docs/level2_feasibility.md §6).
 constexpr double kL1Tolerance = 1.1, kL2Tolerance = 2.0;
 
-// --max-steal: runs of a round in all, the first included (report::RemeasureWhileStolen). Three
-// bound the cost to a cell's triple; on this VM a stolen stretch lasted one run in every case
-// seen (docs/level2_feasibility.md §6.6).
-constexpr int kStealAttempts = 3;
-
 void Judge(std::vector<Cell>* cells) {
   double shortest = INFINITY;
   for (const Cell& c : *cells) {
@@ -705,7 +698,7 @@ int Run(const std::vector<std::string>& args) {
       double last_steal = part.steal;
       std::vector<Part> aside;
       part = report::RemeasureWhileStolen(
-          std::move(part), o.max_steal, kStealAttempts,
+          std::move(part), o.max_steal, report::kStealAttempts,
           [&] {
             progress.AddStep();
             progress(report::Format("  hypervisor steal %s > %s; measuring the round again",
@@ -715,7 +708,7 @@ int Run(const std::vector<std::string>& args) {
             last_steal = again.steal;
             return again;
           },
-          &aside);
+          [](const Part& p) { return p.steal; }, &aside);
       for (const Part& p : aside) {
         c.set_aside.push_back(report::FiguresOf(p.ok, p.pre, p.steal, round));
       }
@@ -749,10 +742,7 @@ int Run(const std::vector<std::string>& args) {
     std::string status_text = c.ok ? (c.fallback.empty() ? "ok" : "ok; fell back to Level-1")
                                    : "FAILED: " + c.error;
     if (c.ok && !c.retried_after.empty()) status_text += " (2nd attempt)";
-    if (c.ok && !c.set_aside.empty()) {
-      status_text += report::Format(" (%zu run%s set aside for steal)", c.set_aside.size(),
-                                    c.set_aside.size() == 1 ? "" : "s");
-    }
+    if (c.ok) status_text += report::SetAsideNote(c.set_aside.size());
     if (c.ok && c.level != Level::kNoTool && !c.overhead.ok) {
       status_text = "FAILED (overhead run): " + c.overhead.error;
     }
@@ -899,11 +889,8 @@ int Run(const std::vector<std::string>& args) {
                 "probes, in reverse order every other round); figures over all rounds, kept and "
                 "steal their means\n", o.rounds, o.probes);
   }
-  if (o.max_steal < 1) {
-    std::printf("max steal: %s; a probe run with more hypervisor steal was measured again on a "
-                "fresh device (up to %d runs; the least stolen kept; the others are in the JSON's "
-                "set_aside_for_steal)\n", FormatSteal(o.max_steal).c_str(), kStealAttempts);
-  }
+  const std::string steal_line = report::MaxStealLine(o.max_steal, "a probe run");
+  if (!steal_line.empty()) std::printf("%s\n", steal_line.c_str());
   std::printf("preemption latency (P50, P99, max) = probe submission -> probe kernel start "
               "(device clock); rel = from the probe's scheduled release instead, i.e. plus host "
               "late, the probe thread's own lateness (release -> submission); %sprobe kernels of "

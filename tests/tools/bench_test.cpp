@@ -118,6 +118,25 @@ void ExpectSummary(const json::Value& s, const std::string& where) {
   EXPECT_GE(s.Get("min").AsNumber(), 0) << where;
 }
 
+// set_aside_for_steal[] (--max-steal): every run set aside names one of the measurement's rounds
+// and, if it succeeded, had at least the steal of the run kept for that round (the least stolen
+// is kept). The host rarely steals enough for a run to be set aside, so this usually checks the
+// empty list; RemeasureWhileStolen's choices are unit-tested in tools_report_tests.
+void ExpectSetAside(const json::Value& m, const std::string& where) {
+  ASSERT_TRUE(m.Get("set_aside_for_steal").is_array()) << where;
+  const auto& rounds = m.Get("rounds").items();
+  for (const auto& a : m.Get("set_aside_for_steal").items()) {
+    const size_t round = static_cast<size_t>(a.Get("round").AsNumber());
+    ASSERT_TRUE(round >= 1 && round <= rounds.size()) << where << ": round " << round;
+    if (a.Get("ok").AsBool()) {
+      EXPECT_GE(a.Get("host_steal").AsNumber(), rounds[round - 1].Get("host_steal").AsNumber())
+          << where;
+    }
+    std::printf("note: %s: round %zu measured again (steal %.3f)\n", where.c_str(), round,
+                a.Get("host_steal").AsNumber());
+  }
+}
+
 TEST(BenchTest, PreemptQuickJsonHasEveryCell) {
   int code = -1;
   json::Value v = RunBench({"bench", "preempt", "--quick", "--json"}, &code);
@@ -268,6 +287,7 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
   ExpectSummary(v.Get("host").Get("late_ns"), "host check");
   EXPECT_NE(v.Get("sim").AsString().find("simulated device"), std::string::npos);
   EXPECT_DOUBLE_EQ(v.Get("scale").AsNumber(), 3.8);
+  EXPECT_TRUE(v.Get("config").Get("max_steal").is_null()) << "--quick measures every run once";
   const auto& batches = v.Get("config").Get("batches").items();
   const auto& rates = v.Get("config").Get("rates").items();
   const auto& levels = v.Get("config").Get("levels").items();
@@ -280,6 +300,8 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
     ExpectInterval(s.Get("latency_p99_ci_ns"), s.Get("latency_ns").Get("p99").AsNumber(),
                    "standalone small");
     ExpectSteal(s, "standalone small");
+    ASSERT_TRUE(s.Get("set_aside_for_steal").is_array());
+    EXPECT_TRUE(s.Get("set_aside_for_steal").items().empty());
   }
   for (const auto& g : v.Get("standalone_large").items()) {
     EXPECT_TRUE(g.Get("ok").AsBool()) << "standalone large: " << g.Get("error").AsString();
@@ -305,6 +327,8 @@ TEST(BenchTest, TwoModelQuickJsonHasEveryCell) {
         std::printf("note: %s measured twice; first attempt: %s\n", where.c_str(),
                     c.Get("retried_after").AsString().c_str());
       }
+      ASSERT_TRUE(c.Get("set_aside_for_steal").is_array()) << where;
+      EXPECT_TRUE(c.Get("set_aside_for_steal").items().empty()) << where;
       if (!c.Get("ok").AsBool()) continue;
       ExpectSummary(c.Get("latency_ns"), where);
       EXPECT_TRUE(c.Get("p99_vs_standalone").is_number()) << where;
@@ -330,10 +354,11 @@ TEST(BenchTest, TwoModelQuickInterleavesRounds) {
   int code = -1;
   std::string err;
   json::Value v = RunBench({"bench", "two-model", "--quick", "--json", "--levels", "2", "--rates",
-                            "20", "--seconds", "2", "--rounds", "2"},
+                            "20", "--seconds", "2", "--rounds", "2", "--max-steal", "30"},
                            &code, &err);
   ASSERT_TRUE(v.is_object());
   EXPECT_EQ(v.Get("config").Get("rounds").AsNumber(), 2);
+  EXPECT_DOUBLE_EQ(v.Get("config").Get("max_steal").AsNumber(), 0.30);
   // Progress: round 1 forwards, round 2 backwards.
   const std::vector<std::string> expected = {
       "round 1/2, small model alone at 20 req/s for 1 s", "round 1/2, large model (batch 1024)",
@@ -367,6 +392,7 @@ TEST(BenchTest, TwoModelQuickInterleavesRounds) {
       requests += f.Get("requests").AsNumber();
     }
     EXPECT_EQ(requests, m->Get("requests").AsNumber());
+    ExpectSetAside(*m, m == &c ? "L2 cell" : "standalone small");
   }
   EXPECT_TRUE(c.Get("p99_vs_standalone").is_number());
   EXPECT_GT(c.Get("large_kept").AsNumber(), 0);
@@ -404,9 +430,7 @@ TEST(BenchTest, PreemptQuickSweepsLevel1Thresholds) {
 
 // --rounds spreads each cell over rounds (interleaved with the other cells): the cell is judged on
 // every round's probes together (11 = 6 + 5), and the config says how the figures were taken.
-// --probe-rate replaces the rate that falls with D. --max-steal: a run set aside had more steal
-// than the limit, and the run kept in its place has less than it (the host rarely steals 30%
-// here, so the list is usually empty; RemeasureWhileStolen's choices are in tools_report_tests).
+// --probe-rate replaces the rate that falls with D; --max-steal is taken (ExpectSetAside).
 TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
   int code = -1;
   json::Value v = RunBench({"bench", "preempt", "--quick", "--json", "--durations", "1", "--levels",
@@ -438,16 +462,7 @@ TEST(BenchTest, PreemptQuickSpreadsCellsOverRounds) {
   const json::Value& path = c.Get("preemption_path");
   ASSERT_TRUE(path.is_object()) << "Level-2's path split is missing over rounds";
   EXPECT_LE(path.Get("probes").AsNumber(), 11);
-  ASSERT_TRUE(c.Get("set_aside_for_steal").is_array());
-  for (const auto& a : c.Get("set_aside_for_steal").items()) {
-    const int round = static_cast<int>(a.Get("round").AsNumber());
-    ASSERT_TRUE(round == 1 || round == 2) << round;
-    if (a.Get("ok").AsBool()) {
-      EXPECT_GE(a.Get("host_steal").AsNumber(), rounds[round - 1].Get("host_steal").AsNumber());
-    }
-    std::printf("note: round %d measured again (steal %.3f)\n", round,
-                a.Get("host_steal").AsNumber());
-  }
+  ExpectSetAside(c, "L2 cell");
   EXPECT_GT(c.Get("throughput_kept").AsNumber(), 0);
   EXPECT_TRUE(c.Get("overhead").Get("ok").AsBool()) << c.Get("overhead").Get("error").AsString();
   EXPECT_TRUE(v.Get("baseline").items()[0].Get("ok").AsBool());
@@ -474,6 +489,7 @@ TEST(BenchTest, PreemptRejectsBadFlags) {
            {"bench", "preempt", "--threshold", "4,0"},
            {"bench", "preempt", "--probe-rate", "0.5"},
            {"bench", "preempt", "--max-steal", "101"},
+           {"bench", "two-model", "--max-steal", "-1"},
            {"bench", "preempt", "--device-cpus", "0,x"},
            {"bench", "two-model", "--batches", "0"},
            {"bench", "two-model", "--policies", "edfx"},

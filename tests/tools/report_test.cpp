@@ -223,7 +223,7 @@ Remeasure RemeasureFrom(FakeRun first, std::vector<FakeRun> next, double max_ste
         EXPECT_LT(static_cast<size_t>(r.measured), next.size()) << "measured once too often";
         return next.at(std::min(next.size() - 1, static_cast<size_t>(r.measured++)));
       },
-      &aside);
+      [](const FakeRun& f) { return f.steal; }, &aside);
   for (const FakeRun& a : aside) r.aside.push_back(a.id);
   return r;
 }

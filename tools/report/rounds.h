@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -67,29 +68,58 @@ inline RoundFigures FiguresOf(bool ok, const std::vector<double>& samples, doubl
   return f;
 }
 
-// --max-steal: a run during which the hypervisor stole more than `max_steal` (a share, e.g. 0.10)
-// of the machine's CPU time is measured again. Steal is a host disturbance the tool can neither
-// cause nor fix, and on a 2-core VM one stolen run of four decides a cell's P99 (measured: rounds
-// of 13-17% steal had P99s 4-20x their cell's quiet rounds, docs/level2_feasibility.md §6.6).
-// `first` is the run already taken; `measure()` takes another on a fresh device. Up to `attempts`
-// runs in all; the run kept is the first within the limit, else the least stolen of the ones that
-// succeeded (a failed run is never preferred to a stolen one). Every other run goes to
-// `set_aside`, so the output can show what was not counted. Run has `ok` and
-// `steal` (NaN: unknown, e.g. bare metal: never measured again); a share, so max_steal >= 1 never
-// remeasures.
-template <typename Run, typename MeasureFn>
+// --max-steal (bench preempt, bench two-model): a run during which the hypervisor stole more than
+// `max_steal` (a share, e.g. 0.10) of the machine's CPU time is measured again. Steal is a host
+// disturbance the tool can neither cause nor fix, and on a 2-core VM one stolen run of four decides
+// a cell's P99 (measured: rounds of 13-17% steal had P99s 5-29x their cell's quiet rounds,
+// docs/level2_feasibility.md §6.6). `first` is the run already taken; `measure()` takes another on
+// a fresh device. Up to `attempts` runs in all; the run kept is the first within the limit, else
+// the least stolen of the ones that succeeded (a failed run is never preferred to a stolen one).
+// Every other run goes to `set_aside`, so the output can show what was not counted. Run has `ok`;
+// `steal_of(run)` is its steal share (NaN: unknown, e.g. bare metal: never measured again), so
+// max_steal >= 1 never remeasures.
+template <typename Run, typename MeasureFn, typename StealFn>
 Run RemeasureWhileStolen(Run first, double max_steal, int attempts, MeasureFn measure,
-                         std::vector<Run>* set_aside) {
-  auto stolen = [max_steal](const Run& r) {
-    return r.ok && std::isfinite(r.steal) && r.steal > max_steal;
+                         StealFn steal_of, std::vector<Run>* set_aside) {
+  auto stolen = [&](const Run& r) {
+    return r.ok && std::isfinite(steal_of(r)) && steal_of(r) > max_steal;
   };
   Run kept = std::move(first);
   for (int taken = 1; taken < attempts && stolen(kept); ++taken) {
     Run next = measure();
-    if (next.ok && !(next.steal >= kept.steal)) std::swap(kept, next);  // NaN: within the limit
+    // A NaN steal counts as within the limit.
+    if (next.ok && !(steal_of(next) >= steal_of(kept))) std::swap(kept, next);
     set_aside->push_back(std::move(next));
   }
   return kept;
+}
+
+// The benches' limit: runs of a measurement in all, the first included. Three bound the cost to
+// a cell's triple; on this VM a stolen stretch lasted one run in every case seen.
+constexpr int kStealAttempts = 3;
+constexpr double kDefaultMaxSteal = 0.10;
+
+#define HSAPREEMPT_MAX_STEAL_USAGE                                                            \
+  "  --max-steal PCT    measure a run again (on a fresh device, up to 3 runs in all) when the\n" \
+  "                     hypervisor stole more than PCT% of the CPU during it; the runs set\n"   \
+  "                     aside are listed (default 10; --quick 100: never)\n"
+
+// The line above a table saying which runs were measured again ("" when --max-steal is off).
+inline std::string MaxStealLine(double max_steal, const char* what) {
+  if (max_steal >= 1) return "";
+  char buf[320];
+  std::snprintf(buf, sizeof(buf),
+                "max steal: %.1f%%; %s with more hypervisor steal was measured again on a fresh "
+                "device (up to %d runs; the least stolen kept; the others are in the JSON's "
+                "set_aside_for_steal)",
+                100 * max_steal, what, kStealAttempts);
+  return buf;
+}
+
+// " (N runs set aside for steal)" for a status column, "" for none.
+inline std::string SetAsideNote(size_t n) {
+  if (n == 0) return "";
+  return " (" + std::to_string(n) + (n == 1 ? " run" : " runs") + " set aside for steal)";
 }
 
 // Writes `key` (default "rounds"): [{ok, <count_key>, <p50_key>, <p99_key>, host_steal}, ...],
