@@ -20,8 +20,9 @@
 //   host             the host's noise floor, measured before the runs (tools/support/host_noise.h):
 //                    {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}:
 //                    how late a thread sleeping period_ns woke, and the hypervisor's steal share
-//   placement        {device_cpus, workload_cpus, note} (--device-cpus; tools/report/placement.h):
-//                    the CPUs of the simulated CP threads and of everything else, null/null with
+//   placement        {device_cpus, workload_cpus, cp_spin, note} (--device-cpus;
+//                    tools/report/placement.h): the CPUs of the simulated CP threads and of
+//                    everything else, whether those poll without sleeping, null/null/false with
 //                    the reason in note when there is no placement
 //   config           {durations_ms:[..], levels:[..], probes, probe_us, probe_rate (--probe-rate, null:
 //                     250/D per s within 10..100), thresholds:[..] (Level-1's,
@@ -400,11 +401,16 @@ Part Contention(const Options& o, const std::string& device, const Cell& cell, i
   return part;
 }
 
+// One run's figures for `rounds` / `set_aside_for_steal`: its preemption latency and steal.
+report::RoundFigures PartFigures(const Part& part, int round) {
+  return report::FiguresOf(part.ok, part.pre, part.steal, round);
+}
+
 // Folds one round's run into its cell; a failed run fails the cell (the first failure's error is
 // kept, tagged with its round).
 void AddPart(Part part, int round, int rounds, Cell* c) {
   c->steals.Add(part.steal);
-  c->per_round.push_back(report::FiguresOf(part.ok, part.pre, part.steal));
+  c->per_round.push_back(PartFigures(part, round));
   if (!report::AddRoundOutcome(part.ok, part.error, round, rounds, c)) return;
   Part& a = c->all;
   report::AppendSamples(part.pre, &a.pre);
@@ -474,8 +480,7 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
       if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
       o->rounds = static_cast<int>(x);
     } else if (r.Is("--max-steal")) {
-      if (!r.TakeNumber(0, 100, &x)) return false;
-      o->max_steal = x / 100;
+      if (!r.TakeMaxSteal(&o->max_steal)) return false;
       max_steal_set = true;
     } else if (r.Is("--device-cpus")) {
       if (!r.TakeDeviceCpus(&o->device_cpus)) return false;
@@ -695,23 +700,11 @@ int Run(const std::vector<std::string>& args) {
         part = Contention(o, prefix + std::to_string(serial++), c, probes, seed, &sim);
         c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
       }
-      double last_steal = part.steal;
-      std::vector<Part> aside;
-      part = report::RemeasureWhileStolen(
-          std::move(part), o.max_steal, report::kStealAttempts,
-          [&] {
-            progress.AddStep();
-            progress(report::Format("  hypervisor steal %s > %s; measuring the round again",
-                                    FormatSteal(last_steal).c_str(),
-                                    FormatSteal(o.max_steal).c_str()));
-            Part again = Contention(o, prefix + std::to_string(serial++), c, probes, seed, &sim);
-            last_steal = again.steal;
-            return again;
-          },
-          [](const Part& p) { return p.steal; }, &aside);
-      for (const Part& p : aside) {
-        c.set_aside.push_back(report::FiguresOf(p.ok, p.pre, p.steal, round));
-      }
+      part = report::TakeLeastStolen(
+          std::move(part), o.max_steal, round, &progress,
+          [&] { return Contention(o, prefix + std::to_string(serial++), c, probes, seed, &sim); },
+          [](const Part& p) { return p.steal; },
+          PartFigures, &c.set_aside);
       AddPart(std::move(part), round, o.rounds, &c);
     }
   }
@@ -806,8 +799,7 @@ int Run(const std::vector<std::string>& args) {
     w.Key("thresholds").BeginArray();
     for (int t : l1_thresholds) w.Int(t);
     w.EndArray().Field("seed", static_cast<int64_t>(o.seed)).Field("rounds", o.rounds);
-    w.Key("max_steal");
-    if (o.max_steal < 1) w.Number(o.max_steal); else w.Null();
+    report::WriteMaxSteal(o.max_steal, &w);
     w.Field("low_alone_s", o.low_alone_s).EndObject();
     w.Key("baseline").BeginArray();
     for (size_t i = 0; i < baselines.size(); ++i) {

@@ -15,9 +15,10 @@
 //   host {period_ns, seconds, late_ns:{count,mean,p50,p90,p95,p99,max,min}, steal}  the host's
 //           noise floor, measured before the runs: how late a thread sleeping period_ns woke,
 //           and the hypervisor's steal share (tools/support/host_noise.h)
-//   placement {device_cpus, workload_cpus, note}  --device-cpus (tools/report/placement.h): the
-//           CPUs of the simulated CP threads and of everything else; null/null and the reason
-//           in note when there is no placement
+//   placement {device_cpus, workload_cpus, cp_spin, note}  --device-cpus
+//           (tools/report/placement.h): the CPUs of the simulated CP threads and of everything
+//           else, whether those poll without sleeping; null/null/false and the reason in note
+//           when there is no placement
 //   config {batches:[..], rates:[..], levels:[..], policies:[..], seconds, rounds, max_steal
 //           (--max-steal as a share; null: off), small_model, large_model, small_priority,
 //           large_priority, small_weight, large_weight}
@@ -236,10 +237,15 @@ Small SmallRun(const report::WorkloadRun& run) {
   return s;
 }
 
+// One run's figures for `rounds` / `set_aside_for_steal`: its requests' latency and steal.
+report::RoundFigures SmallFigures(const Small& run, int round) {
+  return report::FiguresOf(run.ok, run.lat_ns, run.steal, round);
+}
+
 // Folds one round's run into `total`; a failed run fails the whole, with its round named.
 void AddSmall(const Small& run, int round, int rounds, Small* total) {
   total->steals.Add(run.steal);
-  total->per_round.push_back(report::FiguresOf(run.ok, run.lat_ns, run.steal));
+  total->per_round.push_back(SmallFigures(run, round));
   if (!report::AddRoundOutcome(run.ok, run.error, round, rounds, total)) return;
   report::AppendSamples(run.lat_ns, &total->lat_ns);
   report::AppendSamples(run.delay_ns, &total->delay_ns);
@@ -358,9 +364,7 @@ bool ParseArgs(const std::vector<std::string>& args, Options* o, int* status) {
       if (!r.TakeNumber(1, 100, &x, /*integer=*/true)) return false;
       o->rounds = static_cast<int>(x);
     } else if (r.Is("--max-steal")) {
-      double x = 0;
-      if (!r.TakeNumber(0, 100, &x)) return false;
-      o->max_steal = x / 100;
+      if (!r.TakeMaxSteal(&o->max_steal)) return false;
       max_steal_set = true;
     } else if (r.Is("--device-cpus")) {
       if (!r.TakeDeviceCpus(&o->device_cpus)) return false;
@@ -468,18 +472,10 @@ int Run(const std::vector<std::string>& args) {
           return SmallRun(run);
         };
         Small& total = r.small_alone[st.index];
-        std::vector<Small> aside;
-        Small run = report::RemeasureWhileStolen(
-            alone(device), o.max_steal, report::kStealAttempts,
-            [&] {
-              progress.AddStep();
-              progress("  hypervisor steal above the limit; measuring the run again");
-              return alone(prefix + std::to_string(serial++));
-            },
-            [](const Small& x) { return x.steal; }, &aside);
-        for (const Small& a : aside) {
-          total.set_aside.push_back(report::FiguresOf(a.ok, a.lat_ns, a.steal, round));
-        }
+        Small run = report::TakeLeastStolen(
+            alone(device), o.max_steal, round, &progress,
+            [&] { return alone(prefix + std::to_string(serial++)); },
+            [](const Small& x) { return x.steal; }, SmallFigures, &total.set_aside);
         AddSmall(run, round, o.rounds, &total);
         continue;
       }
@@ -529,19 +525,11 @@ int Run(const std::vector<std::string>& args) {
         run = measure(prefix + std::to_string(serial++));
         c.retried_after += (c.retried_after.empty() ? "" : "; ") + first;
       }
-      std::vector<Cell> aside;
-      run = report::RemeasureWhileStolen(
-          std::move(run), o.max_steal, report::kStealAttempts,
-          [&] {
-            progress.AddStep();
-            progress("  hypervisor steal above the limit; measuring the run again");
-            return measure(prefix + std::to_string(serial++));
-          },
-          [](const Cell& x) { return x.small.steal; }, &aside);
-      for (const Cell& a : aside) {
-        c.small.set_aside.push_back(
-            report::FiguresOf(a.ok, a.small.lat_ns, a.small.steal, round));
-      }
+      run = report::TakeLeastStolen(
+          std::move(run), o.max_steal, round, &progress,
+          [&] { return measure(prefix + std::to_string(serial++)); },
+          [](const Cell& x) { return x.small.steal; },
+          [](const Cell& x, int rd) { return SmallFigures(x.small, rd); }, &c.small.set_aside);
       AddCell(run, round, o.rounds, &c);
     }
   }

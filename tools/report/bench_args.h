@@ -14,7 +14,9 @@
 #include "tools/command.h"
 
 #include "tools/report/placement.h"
+#include "tools/report/rounds.h"
 #include "tools/report/workload_child.h"
+#include "tools/support/host_noise.h"
 
 namespace hsapreempt::tools::report {
 
@@ -91,6 +93,29 @@ class Progress {
   size_t step_ = 0;
   std::string tag_;
 };
+
+// --max-steal at a benchmark's measurement: RemeasureWhileStolen (tools/report/rounds.h) with
+// kStealAttempts, a progress line for every run taken again, and the runs set aside kept as
+// their figures, `figures_of(run, round)`, in *set_aside.
+template <typename Run, typename MeasureFn, typename StealFn, typename FiguresFn>
+Run TakeLeastStolen(Run first, double max_steal, int round, Progress* progress, MeasureFn measure,
+                    StealFn steal_of, FiguresFn figures_of, std::vector<RoundFigures>* set_aside) {
+  double last = steal_of(first);
+  std::vector<Run> aside;
+  Run kept = RemeasureWhileStolen(
+      std::move(first), max_steal, kStealAttempts,
+      [&] {
+        progress->AddStep();
+        (*progress)("  hypervisor steal " + FormatSteal(last) + " > " + FormatSteal(max_steal) +
+                    "; measuring the run again");
+        Run again = measure();
+        last = steal_of(again);
+        return again;
+      },
+      steal_of, &aside);
+  for (const Run& a : aside) set_aside->push_back(figures_of(a, round));
+  return kept;
+}
 
 // Walks a command's arguments. Every Take* consumes the current flag's value; on a missing or bad
 // one it prints "hsapreempt <command>: <why> (see --help)", sets the exit status to kExitUsage and
@@ -187,6 +212,14 @@ class FlagReader {
     std::string v, bad;
     if (!TakeString(&v, "--levels needs a list")) return false;
     if (!ParseLevelList(v, out, &bad)) return Fail("bad --levels element '" + bad + "' (none,1,2,cumask)");
+    return true;
+  }
+
+  // --max-steal PCT, stored as a share (tools/report/rounds.h).
+  bool TakeMaxSteal(double* share) {
+    double pct = 0;
+    if (!TakeNumber(0, 100, &pct)) return false;
+    *share = pct / 100;
     return true;
   }
 

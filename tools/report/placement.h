@@ -59,8 +59,8 @@ bool PlanPlacement(const std::string& spec, const cpu_set_t& usable, bool simula
 // Plans with this process's usable CPUs, device and environment, then applies the plan: this
 // thread moves to the workloads' CPUs (threads and children started afterwards inherit them) and
 // HSAPREEMPT_SIM_CP_CPUS and HSAPREEMPT_SIM_CP_SPIN are set (or, without placement, removed) for
-// the children. Call it before the benchmark starts any thread (setenv). False with *error, nothing changed, on a bad plan or
-// when the kernel refuses the placement.
+// the children. Call it before the benchmark starts any thread (setenv). False with *error,
+// nothing changed, on a bad plan or when the kernel refuses the placement.
 bool ApplyPlacement(const std::string& spec, Placement* out, std::string* error);
 
 // One line for the output: "placement: simulated CP threads on CPU 1, polling without sleeping,

@@ -10,10 +10,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "tools/report/table.h"
 #include "tools/support/json.h"
 #include "tools/support/stats.h"
 
@@ -107,13 +107,16 @@ constexpr double kDefaultMaxSteal = 0.10;
 // The line above a table saying which runs were measured again ("" when --max-steal is off).
 inline std::string MaxStealLine(double max_steal, const char* what) {
   if (max_steal >= 1) return "";
-  char buf[320];
-  std::snprintf(buf, sizeof(buf),
-                "max steal: %.1f%%; %s with more hypervisor steal was measured again on a fresh "
+  return Format("max steal: %.1f%%; %s with more hypervisor steal was measured again on a fresh "
                 "device (up to %d runs; the least stolen kept; the others are in the JSON's "
                 "set_aside_for_steal)",
                 100 * max_steal, what, kStealAttempts);
-  return buf;
+}
+
+// config's `max_steal`: the share, or null when --max-steal is off.
+inline void WriteMaxSteal(double max_steal, json::Writer* w) {
+  w->Key("max_steal");
+  if (max_steal < 1) w->Number(max_steal); else w->Null();
 }
 
 // " (N runs set aside for steal)" for a status column, "" for none.

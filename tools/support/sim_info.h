@@ -56,8 +56,9 @@ TraceSummary ReadTraceSummary(uint32_t pid, uint64_t since_ns);
 
 // Accumulates the trace while a run goes on: the device keeps only the newest 65536 events (about
 // two thirds of a second of a stream of short kernels: launch, start and end per kernel), so a
-// summary read once at the end would miss the start. Call Poll() often enough (e.g. every 100 ms) and Finish() once. Events the ring dropped
-// before they were read are counted in `lost_events`. Poll() and Finish() from one thread.
+// summary read once at the end would miss the start. Call Poll() often enough (e.g. every
+// 100 ms) and Finish() once. Events the ring dropped before they were read are counted in
+// `lost_events`. Poll() and Finish() from one thread.
 class TraceCollector {
  public:
   TraceCollector(uint32_t pid, uint64_t since_ns);
